@@ -1,0 +1,148 @@
+"""Peak memory and time of the knowledge-aware loss: naive vs chunked reference vs fused.
+
+    python benches/bench_kl_loss.py            # N=4096, H=896, vocab 49152/128256/151936
+    python benches/bench_kl_loss.py --quick    # small sizes, seconds
+    python benches/bench_kl_loss.py --device cuda --dtype bfloat16
+
+Each measurement (forward + backward of one loss) runs in a fresh subprocess so the peak is
+that of one implementation alone: ru_maxrss on CPU (minus the process's baseline after the
+inputs exist), torch.cuda.max_memory_allocated on CUDA. The "floor" column is what any
+implementation must hold: the head weight and its gradient (plus the hidden states). The fused
+Triton kernel runs only on CUDA; on CPU the reference is the product path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def measure(impl: str, n: int, h: int, v: int, device: str, dtype: str, div: str,
+            repeats: int) -> dict:
+    import torch
+
+    from kale.train.losses import linear_kl_loss
+
+    torch.manual_seed(0)
+    dt = getattr(torch, dtype)
+    hp = torch.randn(n, h, device=device, dtype=dt)
+    hq = (hp.float() + 0.1 * torch.randn(n, h, device=device)).to(dt)
+    w = (torch.randn(v, h, device=device) / h**0.5).to(dt).requires_grad_()
+    hp.requires_grad_()
+
+    def once():
+        loss = linear_kl_loss(hp, hq, w, implementation=impl, divergence=div)
+        loss.backward()
+        value = float(loss)
+        hp.grad = w.grad = None
+        return value
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        base = _rss_bytes()
+    times, value = [], 0.0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        value = once()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    peak = (torch.cuda.max_memory_allocated() if device == "cuda" else _rss_bytes()) - base
+    # The first run on CUDA includes Triton compilation; report the best of the rest.
+    best = min(times[1:]) if len(times) > 1 else times[0]
+    inputs = (hp.numel() + hq.numel() + w.numel()) * hp.element_size()
+    return {"impl": impl, "n": n, "h": h, "v": v, "seconds": best, "loss": value,
+            "peak_extra_bytes": peak, "inputs_bytes": inputs}
+
+
+def _child(args) -> dict:
+    cmd = [sys.executable, __file__, "--child", args.impl_one, "--n", str(args.n), "--h",
+           str(args.h), "--v", str(args.v), "--device", args.device, "--dtype", args.dtype,
+           "--divergence", args.divergence, "--repeats", str(args.repeats)]
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep +
+               os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        return {"impl": args.impl_one, "error": out.stderr.strip().splitlines()[-1:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (N=512, H=256)")
+    ap.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--divergence", default="reverse_kl")
+    ap.add_argument("--vocab", type=int, nargs="*")
+    ap.add_argument("--n", type=int)
+    ap.add_argument("--h", type=int)
+    ap.add_argument("--v", type=int)
+    ap.add_argument("--repeats", type=int)
+    ap.add_argument("--impls", nargs="*")
+    ap.add_argument("--child")
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.n, args.h, args.v, args.device, args.dtype,
+                                 args.divergence, args.repeats)))
+        return
+    n = args.n or (512 if args.quick else 4096)
+    h = args.h or (256 if args.quick else 896)
+    vocabs = args.vocab or ([8192, 32000] if args.quick else [49152, 128256, 151936])
+    args.repeats = args.repeats or (3 if args.device == "cuda" else 1)
+    impls = args.impls or (["naive", "reference", "fused"] if args.device == "cuda"
+                           else ["naive", "reference"])
+    elem = 2 if args.dtype in ("bfloat16", "float16") else 4
+    print(f"device={args.device} dtype={args.dtype} divergence={args.divergence} "
+          f"N={n} H={h} (forward+backward, peak beyond inputs)")
+    header = f"{'vocab':>7} {'impl':>9} {'seconds':>8} {'peak GB':>8} {'floor GB':>8} " \
+             f"{'peak/floor':>10} {'time/ref':>8}"
+    print(header)
+    results = []
+    for v in vocabs:
+        # Floor: the weight's gradient (same dtype) beyond the inputs, plus hidden grads.
+        floor = v * h * elem + n * h * elem
+        rows = {}
+        for impl in impls:
+            args.impl_one, args.n, args.h, args.v = impl, n, h, v
+            rows[impl] = _child(args)
+        ref = rows.get("reference", {}).get("seconds")
+        for impl, r in rows.items():
+            if "error" in r:
+                print(f"{v:>7} {impl:>9} failed: {r['error']}")
+                continue
+            gb = r["peak_extra_bytes"] / 1e9
+            print(f"{v:>7} {impl:>9} {r['seconds']:>8.3f} {gb:>8.3f} {floor / 1e9:>8.3f} "
+                  f"{r['peak_extra_bytes'] / floor:>10.2f} "
+                  f"{(r['seconds'] / ref if ref else float('nan')):>8.2f}")
+            results.append(dict(r, floor_bytes=floor))
+        sys.stdout.flush()
+    if os.environ.get("KALE_BENCH_JSON"):
+        with open(os.environ["KALE_BENCH_JSON"], "w") as fh:
+            json.dump(results, fh, indent=1)
+
+
+def _cuda() -> bool:
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except ImportError:
+        return False
+
+
+if __name__ == "__main__":
+    main()

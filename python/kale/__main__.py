@@ -1,0 +1,3 @@
+from kale.cli import main
+
+main()

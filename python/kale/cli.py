@@ -1,0 +1,19 @@
+"""The `kale` command line."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kale")
+def main() -> None:
+    """kale: knowledge-aware learning for language models."""
+
+
+from kale.kg_cli import kg  # noqa: E402  (registered after main exists)
+from kale.quickstart import quickstart  # noqa: E402
+
+main.add_command(kg)
+main.add_command(quickstart)
+

@@ -1,0 +1,77 @@
+"""Loading the model to train (HF folder or GGUF) and saving a plain HF folder at the end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from kale.train.config import TrainConfig
+from kale.train.errors import KaleTrainError
+
+
+def _locate(cfg: TrainConfig) -> tuple[Path, str | None]:
+    path, gguf = Path(cfg.model), cfg.gguf_file
+    if path.is_file() and path.suffix == ".gguf":
+        return path.parent, path.name
+    if not path.exists():
+        raise KaleTrainError(f"model {path}: no such file or folder (models load from local "
+                             "folders; nothing is downloaded at run time)")
+    if gguf is None and path.is_dir() and not (path / "config.json").exists():
+        found = sorted(p.name for p in path.glob("*.gguf"))
+        if len(found) == 1:
+            gguf = found[0]
+        elif found:
+            raise KaleTrainError(f"model {path}: several GGUF files {found}; set gguf_file")
+        else:
+            raise KaleTrainError(f"model {path}: neither config.json nor a .gguf file inside")
+    return path, gguf
+
+
+def load_model_and_tokenizer(cfg: TrainConfig):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path, gguf = _locate(cfg)
+    kw = {"gguf_file": gguf} if gguf else {}
+    tokenizer = AutoTokenizer.from_pretrained(str(path), **kw)
+    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, cfg.torch_dtype),
+                                                 **kw)
+    if gguf:
+        # GGUF weights are dequantised on load; drop the quantizer so the result trains and
+        # saves as an ordinary model (see ASSETS.md).
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if model.get_output_embeddings() is None:
+        raise KaleTrainError(f"model {path}: has no output embedding (LM head) to train with")
+    if cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.config.use_cache = False
+    if cfg.lora:
+        try:
+            from peft import LoraConfig, get_peft_model
+        except ImportError as exc:
+            raise KaleTrainError("lora=true needs the peft package") from exc
+        model = get_peft_model(model, LoraConfig(
+            r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+            target_modules=list(cfg.lora_target_modules), task_type="CAUSAL_LM"))
+    return model, tokenizer
+
+
+def save_plain_model(model, tokenizer, final: Path, cfg: TrainConfig) -> Path:
+    """Write a folder that ``from_pretrained`` loads (safetensors), replacing ``final``
+    atomically. LoRA is merged when ``merge_lora``; otherwise only the adapter is saved."""
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    if cfg.lora and cfg.merge_lora:
+        model = model.merge_and_unload()
+    model.save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    return final

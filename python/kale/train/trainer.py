@@ -1,0 +1,206 @@
+"""The knowledge-aware trainer: accelerate, exact resume, and a plain HF model at the end.
+
+One optimizer step = ``grad_accum_steps`` micro-batches on every process. The data order is a
+pure function of (seed, epoch), so a resumed run sees exactly the batches it would have seen,
+and the loss normaliser (target tokens of the whole step, all processes) is computed locally
+from that order without communication.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from kale.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from kale.train.config import TrainConfig
+from kale.train.data import Example, collate, load_pairs
+from kale.train.errors import KaleTrainError
+from kale.train.model_io import load_model_and_tokenizer, save_plain_model
+from kale.train.objective import Objective
+
+
+class StepPlan:
+    """Which examples each process uses for each micro-batch of each optimizer step."""
+
+    def __init__(self, examples: list[Example], cfg: TrainConfig, world: int, rank: int):
+        self.examples, self.cfg, self.world, self.rank = examples, cfg, world, rank
+        self.per_step = cfg.micro_batch_size * cfg.grad_accum_steps * world
+        self.steps_per_epoch = len(examples) // self.per_step
+        if self.steps_per_epoch == 0:
+            raise KaleTrainError(
+                f"{len(examples)} usable examples are fewer than one optimizer step needs "
+                f"({cfg.micro_batch_size} x {cfg.grad_accum_steps} accumulation x {world} "
+                "processes); lower micro_batch_size or grad_accum_steps")
+        total = cfg.epochs * self.steps_per_epoch
+        self.total_steps = min(total, cfg.max_steps) if cfg.max_steps else total
+        self._order: tuple[int, list[int]] | None = None
+
+    def order(self, epoch: int) -> list[int]:
+        if self._order is None or self._order[0] != epoch:
+            gen = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + epoch)
+            self._order = (epoch, torch.randperm(len(self.examples), generator=gen).tolist())
+        return self._order[1]
+
+    def step(self, step: int) -> tuple[int, list[list[Example]], int]:
+        """(epoch, this process's micro-batches, target tokens of the whole step)."""
+        epoch, within = divmod(step, self.steps_per_epoch)
+        idx = self.order(epoch)[within * self.per_step:(within + 1) * self.per_step]
+        mb = self.cfg.micro_batch_size
+        mine = [[self.examples[i] for i in idx[(k * self.world + self.rank) * mb:
+                                               (k * self.world + self.rank + 1) * mb]]
+                for k in range(self.cfg.grad_accum_steps)]
+        rsft = self.cfg.mode == "rationale-sft"
+        tokens = sum(len(self.examples[i].q_ids) - self.examples[i].q_target_start if rsft
+                     else self.examples[i].answer_len for i in idx)
+        return epoch, mine, tokens
+
+
+def _lr_lambda(cfg: TrainConfig, total: int) -> Callable[[int], float]:
+    def f(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return (step + 1) / (cfg.warmup_steps + 1)
+        if cfg.lr_schedule == "constant":
+            return 1.0
+        frac = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
+        return 1.0 - frac if cfg.lr_schedule == "linear" else 0.5 * (1 + math.cos(math.pi * frac))
+    return f
+
+
+class JsonlLog:
+    def __init__(self, path: Path, tensorboard_dir: Path | None):
+        self.path = path
+        self.tb = None
+        if tensorboard_dir is not None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError as exc:
+                raise KaleTrainError("tensorboard=true needs the tensorboard package") from exc
+            self.tb = SummaryWriter(str(tensorboard_dir))
+
+    def write(self, record: dict) -> None:
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+        if self.tb is not None:
+            for k, v in record.items():
+                if isinstance(v, (int, float)) and k != "step":
+                    self.tb.add_scalar(f"train/{k}", v, record["step"])
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
+
+
+def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = None) -> Path:
+    """Run (or resume) training; returns the folder of the saved Hugging Face model.
+
+    ``on_step(step, record)`` is called on the main process after each optimizer step (and
+    after any checkpoint of that step); raising from it stops training there.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedType
+    from tqdm.auto import tqdm
+
+    cfg = config.validate()
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
+    if accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
+        raise KaleTrainError("FSDP/DeepSpeed are not supported yet: the fused loss reads the "
+                             "LM-head weight outside forward and checkpoints hold full state; "
+                             "use DDP (accelerate launch --multi_gpu) instead")
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    model, tokenizer = load_model_and_tokenizer(cfg)
+    data = load_pairs(cfg.data, tokenizer, cfg)
+    plan = StepPlan(data.examples, cfg, accelerator.num_processes, accelerator.process_index)
+    objective = Objective(cfg, model)  # copies the frozen target before wrapping
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=cfg.adam_betas,
+                                  weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, plan.total_steps))
+    model, optimizer = accelerator.prepare(model, optimizer)
+    objective.to(accelerator.device)
+
+    start = 0
+    ckpt = latest_checkpoint(out) if cfg.resume else None
+    if ckpt is not None:
+        saved = json.loads((ckpt / "state.json").read_text(encoding="utf-8"))
+        changed = cfg.changes_from(saved["config"])
+        if changed:
+            lines = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
+            raise KaleTrainError(f"{ckpt}: cannot resume, the configuration changed ({lines}); "
+                                 "use a new output_dir or set resume=false")
+        load_checkpoint(ckpt, accelerator.unwrap_model(model), optimizer, scheduler,
+                        accelerator.scaler)
+        start = saved["step"]
+    main = accelerator.is_main_process
+    if main:
+        import yaml
+
+        (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        (out / "data_report.json").write_text(json.dumps(
+            {"examples": len(data.examples), "skipped": dict(data.skipped),
+             "skipped_rows": {k: v[:100] for k, v in data.skipped_rows.items()}}, indent=1))
+    log = JsonlLog(out / "train_log.jsonl", out / "tensorboard" if cfg.tensorboard else None) \
+        if main else None
+    bar = tqdm(total=plan.total_steps, initial=start, disable=not (cfg.progress and main),
+               desc=f"kale train ({cfg.mode})", unit="step")
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    model.train()
+    for step in range(start, plan.total_steps):
+        t0 = time.perf_counter()
+        epoch, micro_batches, tokens = plan.step(step)
+        norm = torch.tensor(tokens / accelerator.num_processes, device=accelerator.device)
+        sums: dict[str, torch.Tensor] = {}
+        for k, examples in enumerate(micro_batches):
+            batch = {n: v.to(accelerator.device)
+                     for n, v in collate(examples, pad_id, cfg.mode).items()}
+            last = k == len(micro_batches) - 1
+            sync = accelerator.no_sync(model) if not last else contextlib.nullcontext()
+            with sync:
+                with accelerator.autocast():
+                    loss, pieces = objective(model, batch, norm)
+                accelerator.backward(loss)
+            for name, value in pieces.items():
+                sums[name] = sums[name] + value if name in sums else value
+        # One device sync per optimizer step, for logging.
+        parts = {name: float(value) for name, value in sums.items()}
+        grad_norm = None
+        if cfg.max_grad_norm:
+            grad_norm = float(accelerator.clip_grad_norm_(params, cfg.max_grad_norm))
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        done = step + 1
+        seconds = max(time.perf_counter() - t0, 1e-9)
+        # Throughput counts every token this process ran through the model (both branches).
+        seen = sum(len(e.p_ids) + len(e.q_ids) for mb in micro_batches for e in mb)
+        record = {"step": done, "epoch": epoch, "lr": scheduler.get_last_lr()[0],
+                  "target_tokens": tokens, **parts, "grad_norm": grad_norm,
+                  "seconds": seconds, "tokens_per_s": seen / seconds}
+        if main and done % cfg.log_every == 0:
+            log.write(record)
+        bar.update(1)
+        bar.set_postfix(loss=f"{parts.get('loss', 0.0):.4f}")
+        if (cfg.save_every and done % cfg.save_every == 0) or done == plan.total_steps:
+            accelerator.wait_for_everyone()
+            if main:
+                save_checkpoint(out, done, accelerator.unwrap_model(model), optimizer,
+                                scheduler, accelerator.scaler,
+                                {"config": cfg.to_dict(), "epoch": epoch}, cfg.keep_checkpoints)
+        if on_step is not None and main:
+            on_step(done, record)
+    bar.close()
+    if log is not None:
+        log.close()
+    accelerator.wait_for_everyone()
+    final = out / "model"
+    if main:
+        save_plain_model(accelerator.unwrap_model(model), tokenizer, final, cfg)
+    accelerator.wait_for_everyone()
+    return final

@@ -1,0 +1,86 @@
+//! String -> dense u32 index, storing each string once in an arena.
+//!
+//! Wikidata has ~100M item ids; a `HashMap<String, u32>` would spend ~50 bytes per id
+//! on allocation headers and duplicated keys. Here an id costs its bytes, an 8-byte
+//! offset and ~5 bytes of hash table, and the arena is written out as is as the
+//! graph's id string table.
+
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
+
+#[derive(Default)]
+pub struct Interner {
+    arena: String,
+    /// `ends[i]` is where string i ends in the arena; it starts at `ends[i - 1]`.
+    ends: Vec<u64>,
+    table: HashTable<u32>,
+    hasher: FxBuildHasher,
+}
+
+impl Interner {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn get(&self, index: u32) -> &str {
+        let i = index as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.arena[start..self.ends[i] as usize]
+    }
+
+    pub fn lookup(&self, s: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(s);
+        self.table.find(hash, |&i| self.get(i) == s).copied()
+    }
+
+    /// The index of `s`, adding it if new. `None` when the u32 index space is full.
+    pub fn intern(&mut self, s: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(s);
+        if let Some(&i) = self.table.find(hash, |&i| self.get(i) == s) {
+            return Some(i);
+        }
+        let index = u32::try_from(self.ends.len()).ok().filter(|&i| i < u32::MAX)?;
+        self.arena.push_str(s);
+        self.ends.push(self.arena.len() as u64);
+        let (arena, ends, hasher) = (&self.arena, &self.ends, &self.hasher);
+        let get = |i: u32| {
+            let i = i as usize;
+            let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+            &arena[start..ends[i] as usize]
+        };
+        self.table.insert_unique(hash, index, |&i| hasher.hash_one(get(i)));
+        Some(index)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.ends.len() as u32).map(move |i| self.get(i))
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.arena.capacity() + self.ends.capacity() * 8 + self.table.capacity() * 5
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interns_once_and_round_trips() {
+        let mut interner = Interner::default();
+        let words = ["Q42", "Q5", "Q42", "", "ünïcödé", "Q5"];
+        let ids: Vec<u32> = words.iter().map(|w| interner.intern(w).expect("room")).collect();
+        assert_eq!(ids, vec![0, 1, 0, 2, 3, 1]);
+        for (w, id) in words.iter().zip(&ids) {
+            assert_eq!(interner.get(*id), *w);
+            assert_eq!(interner.lookup(w), Some(*id));
+        }
+        assert_eq!(interner.lookup("Q6"), None);
+    }
+}

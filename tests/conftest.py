@@ -1,0 +1,30 @@
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# "ci" keeps the suite inside CI's budget; "deep" is for hunting bugs by hand.
+settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.register_profile("deep", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+WORDNET = Path("/usr/share/wordnet")
+
+
+@pytest.fixture(scope="session")
+def wordnet_graph(tmp_path_factory):
+    if not (WORDNET / "data.noun").is_file():
+        pytest.skip("WordNet is not installed (apt-get install wordnet-base; scripts/setup.sh does it)")
+    from kale import Graph
+
+    return Graph.build(tmp_path_factory.mktemp("wn") / "wordnet.kg", wordnet=WORDNET, progress=False)
+
+
+@pytest.fixture(scope="session")
+def shared_dir():
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is not present")
+    return SHARED

@@ -1,0 +1,60 @@
+"""The `kale kg` commands, run as a user would."""
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from kale.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_build_info_show(tmp_path, shared_dir):
+    codex = shared_dir / "data" / "codex-m"
+    out = tmp_path / "codex.kg"
+    r = run("kg", "build", out, "--triples", codex / "triples.tsv", "--relation-labels", codex / "relations.json", "-q")
+    assert r.exit_code == 0, r.output
+    assert "206,205" in r.output and "place of birth (P19)" in r.output
+    r = run("kg", "info", out, "--verify")
+    assert r.exit_code == 0 and "all arrays match" in r.output
+    r = run("kg", "show", out, "Q30", "--relation", "P530", "--limit", "3")
+    assert r.exit_code == 0, r.output
+    assert "–diplomatic relation→" in r.output
+
+
+def test_show_unknown_entity_is_one_clear_line(tmp_path, shared_dir):
+    out = tmp_path / "codex.kg"
+    run("kg", "build", out, "--triples", shared_dir / "data" / "codex-m" / "triples.tsv", "-q")
+    r = run("kg", "show", out, "no such thing")
+    assert r.exit_code == 1
+    assert r.output.strip() == "Error: unknown entity 'no such thing': not an id, label or alias in this graph"
+
+
+def test_bad_input_exits_with_file_and_line(tmp_path):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("a\tb\n", encoding="utf-8")
+    r = run("kg", "build", tmp_path / "g.kg", "--triples", bad, "-q")
+    assert r.exit_code == 1
+    assert "bad.tsv:1: expected 3 columns" in r.output and "Traceback" not in r.output
+
+
+def test_generate_then_build(tmp_path):
+    tsv = tmp_path / "wd.tsv.gz"
+    r = run("kg", "generate", tsv, "--nodes", 2000, "--edges", 20000, "--seed", 1)
+    assert r.exit_code == 0, r.output
+    r = run("kg", "build", tmp_path / "wd.kg", "--triples", tsv, "-q")
+    assert r.exit_code == 0, r.output
+    from kale import Graph
+
+    g = Graph.open(tmp_path / "wd.kg")
+    degrees = g.degrees("in")
+    assert degrees.max() > 20 * degrees.mean(), "hubs must dominate in-degree"
+    assert g.relation_counts().argmax() == g.relation_index("P31")
+
+
+def test_console_script_runs():
+    r = subprocess.run([sys.executable, "-m", "kale", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "kg" in r.stdout
