@@ -2,21 +2,20 @@
 //!
 //! Wikidata has ~100M item ids; a `HashMap<String, u32>` would spend ~50 bytes per id
 //! on allocation headers and duplicated keys. Here an id costs its bytes, an 8-byte
-//! offset and ~5 bytes of hash table, and the arena is written out as is as the
+//! offset and ~5 bytes of hash table (xxh3: FxHash collided badly on ids like Q123), and the arena is written out as is as the
 //! graph's id string table.
 
-use std::hash::BuildHasher;
-
 use hashbrown::HashTable;
-use rustc_hash::FxBuildHasher;
+use xxhash_rust::xxh3::xxh3_64;
 
 #[derive(Default)]
 pub struct Interner {
     arena: String,
     /// `ends[i]` is where string i ends in the arena; it starts at `ends[i - 1]`.
     ends: Vec<u64>,
-    table: HashTable<u32>,
-    hasher: FxBuildHasher,
+    /// (index, low 32 bits of the hash): the stored hash bits settle most probes
+    /// without touching the arena, which at scale is a cache miss each.
+    table: HashTable<(u32, u32)>,
 }
 
 impl Interner {
@@ -35,26 +34,26 @@ impl Interner {
     }
 
     pub fn lookup(&self, s: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(s);
-        self.table.find(hash, |&i| self.get(i) == s).copied()
+        let hash = xxh3_64(s.as_bytes());
+        self.table.find(hash, |&(i, h)| h == hash as u32 && self.get(i) == s).map(|&(i, _)| i)
     }
 
     /// The index of `s`, adding it if new. `None` when the u32 index space is full.
     pub fn intern(&mut self, s: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(s);
-        if let Some(&i) = self.table.find(hash, |&i| self.get(i) == s) {
+        if let Some(i) = self.lookup(s) {
             return Some(i);
         }
+        let hash = xxh3_64(s.as_bytes());
         let index = u32::try_from(self.ends.len()).ok().filter(|&i| i < u32::MAX)?;
         self.arena.push_str(s);
         self.ends.push(self.arena.len() as u64);
-        let (arena, ends, hasher) = (&self.arena, &self.ends, &self.hasher);
-        let get = |i: u32| {
+        let (arena, ends) = (&self.arena, &self.ends);
+        let rehash = |&(i, _): &(u32, u32)| {
             let i = i as usize;
             let start = if i == 0 { 0 } else { ends[i - 1] as usize };
-            &arena[start..ends[i] as usize]
+            xxh3_64(&arena.as_bytes()[start..ends[i] as usize])
         };
-        self.table.insert_unique(hash, index, |&i| hasher.hash_one(get(i)));
+        self.table.insert_unique(hash, (index, hash as u32), rehash);
         Some(index)
     }
 
@@ -63,7 +62,7 @@ impl Interner {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.arena.capacity() + self.ends.capacity() * 8 + self.table.capacity() * 5
+        self.arena.capacity() + self.ends.capacity() * 8 + self.table.capacity() * 9
     }
 }
 

@@ -1,0 +1,108 @@
+//! The k shortest simple paths up to max_hops: a depth-first enumeration by
+//! increasing length, pruned by each node's distance to the targets (a backward
+//! breadth-first search), so only branches that can still arrive in time are walked.
+//! Paths come shortest first, ties in ascending node order.
+
+use rustc_hash::FxHashMap;
+
+use super::neighbours::neighbours;
+use super::{Budget, Path, SearchOptions, SearchResult};
+use crate::store::Graph;
+
+/// Distance to the nearest target for every node within `depth` hops of one,
+/// through non-hub intermediates (hubs get a distance only if they are targets).
+pub(crate) fn distances_to(g: &Graph, targets: &[u32], depth: u32, o: &SearchOptions, backward: bool, budget: &mut Budget) -> Result<FxHashMap<u32, u32>, String> {
+    let mut dist: FxHashMap<u32, u32> = targets.iter().map(|&t| (t, 0)).collect();
+    let mut frontier = targets.to_vec();
+    let mut scratch = Vec::new();
+    for d in 1..=depth {
+        let mut next = Vec::new();
+        for &u in &frontier {
+            if d > 1 && o.filter.is_hub(g, u) {
+                continue;
+            }
+            budget.spend()?;
+            neighbours(g, u, &o.filter, backward, &mut scratch);
+            for &v in &scratch {
+                if !dist.contains_key(&v) {
+                    dist.insert(v, d);
+                    next.push(v);
+                }
+            }
+        }
+        frontier = next;
+    }
+    Ok(dist)
+}
+
+struct Walk<'a> {
+    g: &'a Graph,
+    o: &'a SearchOptions,
+    targets: &'a [u32],
+    dist: FxHashMap<u32, u32>,
+    stack: Vec<u32>,
+    found: Vec<Path>,
+    want: usize,
+    scratch: Vec<Vec<u32>>,
+}
+
+impl Walk<'_> {
+    /// Extends the path on the stack to exactly `length` hops.
+    fn extend(&mut self, length: u32, budget: &mut Budget) -> Result<(), String> {
+        let depth = self.stack.len() as u32 - 1;
+        let Some(&u) = self.stack.last() else { return Ok(()) };
+        if depth == length {
+            if self.targets.binary_search(&u).is_ok() {
+                self.found.push(Path { nodes: self.stack.clone(), relations: Vec::new(), forward: Vec::new() });
+            }
+            return Ok(());
+        }
+        // Intermediate nodes: no targets (the path would have ended there), no hubs.
+        if depth > 0 && (self.targets.binary_search(&u).is_ok() || self.o.filter.is_hub(self.g, u)) {
+            return Ok(());
+        }
+        budget.spend()?;
+        let mut next = self.scratch.pop().unwrap_or_default();
+        neighbours(self.g, u, &self.o.filter, false, &mut next);
+        for &v in &next {
+            let remaining = length - depth - 1;
+            if self.dist.get(&v).is_some_and(|&d| d <= remaining) && !self.stack.contains(&v) {
+                self.stack.push(v);
+                let r = self.extend(length, budget);
+                self.stack.pop();
+                r?;
+                if self.found.len() >= self.want {
+                    break;
+                }
+            }
+        }
+        self.scratch.push(next);
+        Ok(())
+    }
+}
+
+pub fn k_shortest(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget) -> SearchResult {
+    let dist = match distances_to(g, targets, o.max_hops - 1, o, true, budget) {
+        Ok(d) => d,
+        Err(reason) => return SearchResult { truncated: true, reason: Some(reason), ..Default::default() },
+    };
+    let want = o.max_paths + 1; // one more than asked proves whether any were cut
+    let mut walk = Walk { g, o, targets, dist, stack: Vec::new(), found: Vec::new(), want, scratch: Vec::new() };
+    'lengths: for length in 1..=o.max_hops {
+        for &s in sources {
+            walk.stack = vec![s];
+            if let Err(reason) = walk.extend(length, budget) {
+                let mut paths = walk.found;
+                paths.truncate(o.max_paths);
+                return SearchResult { paths, truncated: true, reason: Some(reason), ..Default::default() };
+            }
+            if walk.found.len() >= want {
+                break 'lengths;
+            }
+        }
+    }
+    let mut paths = walk.found;
+    let truncated = paths.len() > o.max_paths;
+    paths.truncate(o.max_paths);
+    SearchResult { paths, truncated, reason: truncated.then(|| format!("more paths than max_paths={} within max_hops={}", o.max_paths, o.max_hops)), ..Default::default() }
+}

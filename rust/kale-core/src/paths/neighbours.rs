@@ -1,0 +1,65 @@
+//! The neighbourhood a search sees: edges filtered by relation and direction, and
+//! the hub cap that keeps searches from expanding through nodes like "human".
+
+use crate::store::{Dir, Graph};
+
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Follow only out-edges (and, searching backwards, only in-edges).
+    pub directed: bool,
+    /// When set, only these relations (sorted).
+    pub allow: Option<Vec<u16>>,
+    /// Never these relations (sorted).
+    pub deny: Vec<u16>,
+    /// Nodes with a total degree above this are not expanded, except endpoints.
+    pub hub_cap: Option<u64>,
+}
+
+impl Filter {
+    pub fn relation_ok(&self, r: u16) -> bool {
+        self.allow.as_ref().is_none_or(|a| a.binary_search(&r).is_ok()) && self.deny.binary_search(&r).is_err()
+    }
+
+    pub fn is_hub(&self, g: &Graph, n: u32) -> bool {
+        self.hub_cap.is_some_and(|cap| g.degree(n) > cap)
+    }
+}
+
+/// Distinct neighbours of `n` in ascending order. `backward` walks edges against
+/// their direction (for a directed search from the targets).
+pub fn neighbours(g: &Graph, n: u32, f: &Filter, backward: bool, out: &mut Vec<u32>) {
+    out.clear();
+    let dirs: &[Dir] = match (f.directed, backward) {
+        (false, _) => &[Dir::Out, Dir::In],
+        (true, false) => &[Dir::Out],
+        (true, true) => &[Dir::In],
+    };
+    for &d in dirs {
+        let (ns, rs) = g.neighbours(n, d);
+        let node_count = g.node_count();
+        for (&x, &r) in ns.iter().zip(rs) {
+            // A corrupted file may hold an out-of-range id; skip it rather than panic.
+            if x < node_count && x != n && f.relation_ok(r) {
+                out.push(x);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+}
+
+/// The edge that labels the hop u -> v: the out-edge with the lowest relation, else
+/// (undirected searches only) the in-edge with the lowest relation.
+pub fn edge_between(g: &Graph, u: u32, v: u32, f: &Filter) -> Option<(u16, bool)> {
+    let lowest = |from: u32, to: u32| {
+        let (ns, rs) = g.neighbours(from, Dir::Out);
+        ns.iter().zip(rs).filter(|(&x, &r)| x == to && f.relation_ok(r)).map(|(_, &r)| r).min()
+    };
+    if let Some(r) = lowest(u, v) {
+        return Some((r, true));
+    }
+    if f.directed {
+        return None;
+    }
+    lowest(v, u).map(|r| (r, false))
+}

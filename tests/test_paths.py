@@ -1,0 +1,199 @@
+"""Path search against a brute-force enumeration on random small graphs."""
+
+from collections import defaultdict
+from itertools import product
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from kale import Graph
+from kale.exceptions import EntityNotFoundError, KaleValueError
+
+graphs = st.lists(st.tuples(st.integers(0, 11), st.integers(0, 2), st.integers(0, 11)), min_size=1, max_size=40)
+
+
+def build(tmp_path_factory, triples):
+    tmp = tmp_path_factory.mktemp("p")
+    (tmp / "t.tsv").write_text("".join(f"n{h}\tr{r}\tn{t}\n" for h, r, t in triples))
+    return Graph.build(tmp / "g.kg", triples=tmp / "t.tsv", progress=False)
+
+
+def reference_paths(g, triples, sources, targets, max_hops, directed=False, allow=None, deny=(), hub_cap=None):
+    """Every simple path (as node-index tuples) from a source to a target within max_hops."""
+    edges = {(g.index(f"n{h}"), g.relation_index(f"r{r}"), g.index(f"n{t}")) for h, r, t in triples}
+    degree = defaultdict(int)
+    adj = defaultdict(set)
+    for h, r, t in edges:
+        degree[h] += 1
+        degree[t] += 1
+        if (allow is None or r in allow) and r not in deny and h != t:
+            adj[h].add(t)
+            if not directed:
+                adj[t].add(h)
+    targets = set(targets) - set(sources)
+    found = []
+
+    def walk(path):
+        u = path[-1]
+        if len(path) > 1 and u in targets:
+            found.append(tuple(path))
+            return
+        if len(path) > 1 and hub_cap is not None and degree[u] > hub_cap:
+            return
+        if len(path) - 1 == max_hops:
+            return
+        for v in sorted(adj[u]):
+            if v not in path:
+                walk(path + [v])
+
+    for s in sorted(set(sources)):
+        walk([s])
+    return sorted(found, key=lambda p: (len(p), p)), edges
+
+
+def check_hops(g, edges, path, directed, allow, deny):
+    for i, (r, fwd) in enumerate(zip(path.relations, path.forward)):
+        a, b = path.nodes[i], path.nodes[i + 1]
+        ok = lambda rr: (allow is None or rr in allow) and rr not in deny  # noqa: E731
+        out = sorted(rr for (h, rr, t) in edges if h == a and t == b and ok(rr))
+        inn = sorted(rr for (h, rr, t) in edges if h == b and t == a and ok(rr))
+        if out:
+            assert fwd and r == out[0]
+        else:
+            assert not directed and not fwd and r == inn[0]
+
+
+options = st.fixed_dictionaries(
+    {
+        "max_hops": st.integers(1, 4),
+        "max_paths": st.integers(1, 6),
+        "directed": st.booleans(),
+        "hub_cap": st.one_of(st.none(), st.integers(1, 6)),
+        "allow": st.one_of(st.none(), st.sets(st.integers(0, 2), min_size=1)),
+        "deny": st.sets(st.integers(0, 2), max_size=1),
+    }
+)
+
+
+def search_kwargs(g, o):
+    rel = lambda rs: [g.relation_index(f"r{r}") for r in rs if f"r{r}" in {g.relation_id(i) for i in range(g.relation_count)}]  # noqa: E731
+    kwargs = dict(max_hops=o["max_hops"], max_paths=o["max_paths"], directed=o["directed"], hub_cap=o["hub_cap"], timeout=None)
+    allow = None if o["allow"] is None else set(rel(o["allow"]))
+    deny = set(rel(o["deny"]))
+    kwargs["relations"] = None if allow is None else sorted(allow)
+    kwargs["exclude_relations"] = sorted(deny)
+    return kwargs, allow, deny
+
+
+@settings(max_examples=60)
+@given(triples=graphs, data=st.data(), o=options)
+def test_all_methods_against_brute_force(tmp_path_factory, triples, data, o):
+    g = build(tmp_path_factory, triples)
+    nodes = list(range(g.node_count))
+    sources = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=2))
+    targets = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=2))
+    kwargs, allow, deny = search_kwargs(g, o)
+    if allow is not None and not allow:
+        kwargs["relations"] = [0] if False else kwargs["relations"]
+    every, edges = reference_paths(g, triples, sources, targets, o["max_hops"], o["directed"], allow, deny, o["hub_cap"])
+    shortest = [p for p in every if len(p) == len(every[0])] if every else []
+
+    r = g.paths(sources, targets, method="shortest", **kwargs)
+    got = [p.nodes for p in r]
+    assert len(set(got)) == len(got)
+    assert r.truncated == (len(shortest) > o["max_paths"])
+    if r.truncated:
+        assert len(got) == o["max_paths"] and set(got) <= set(shortest)
+    else:
+        assert sorted(got) == shortest
+    for p in r:
+        check_hops(g, edges, p, o["directed"], allow, deny)
+    if not every:
+        assert r.reason
+
+    k = g.paths(sources, targets, method="k_shortest", **kwargs)
+    assert [p.nodes for p in k] == every[: o["max_paths"]]
+    assert k.truncated == (len(every) > o["max_paths"])
+
+    a = g.paths(sources, targets, method="astar", anchors=2, seed=data.draw(st.integers(0, 3)), **kwargs)
+    got = [p.nodes for p in a]
+    assert set(got) <= set(every), "A* returns only real simple paths within the bounds"
+    assert [len(p) for p in got] == sorted(len(p) for p in got), "shortest first"
+    if every:
+        assert got and len(got[0]) == len(every[0]), "A*'s first path is a shortest one"
+        assert len(got) == min(len(every), o["max_paths"]) or a.truncated or len(got) <= len(every)
+    for p in a:
+        check_hops(g, edges, p, o["directed"], allow, deny)
+
+
+@given(triples=graphs, data=st.data())
+def test_astar_heuristic_never_exceeds_true_distance(tmp_path_factory, triples, data):
+    g = build(tmp_path_factory, triples)
+    nodes = list(range(g.node_count))
+    targets = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=2))
+    opts = g.path_options(method="astar", anchors=data.draw(st.integers(1, 4)), anchor_hops=data.draw(st.integers(0, 3)), seed=data.draw(st.integers(0, 9)))
+    h = g._astar_heuristic(sorted(set(targets)), nodes, opts)
+    # true undirected distance to the nearest target, by BFS
+    adj = defaultdict(set)
+    for a, _, b in triples:
+        adj[g.index(f"n{a}")].add(g.index(f"n{b}"))
+        adj[g.index(f"n{b}")].add(g.index(f"n{a}"))
+    dist = {t: 0 for t in targets}
+    frontier = list(dist)
+    while frontier:
+        nxt = []
+        for u in frontier:
+            for v in adj[u]:
+                if v not in dist:
+                    dist[v] = dist[u] + 1
+                    nxt.append(v)
+        frontier = nxt
+    for n in nodes:
+        if n in dist:
+            assert h[n] <= dist[n]
+
+
+def test_deterministic_across_runs_and_threads(wordnet_graph):
+    g = wordnet_graph
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    queries = [(int(a), int(b)) for a, b in rng.integers(0, g.node_count, (60, 2))]
+    for method in ("shortest", "k_shortest", "astar"):
+        one = [g.paths(s, t, method=method, max_hops=3, max_paths=5, timeout=None, seed=3).paths for s, t in queries]
+        for threads in (1, 2):
+            batch = g.paths_batch(queries, threads=threads, method=method, max_hops=3, max_paths=5, timeout=None, seed=3)
+            assert [r.paths for r in batch] == one
+
+
+def test_truncated_by_expansions_says_so(wordnet_graph):
+    g = wordnet_graph
+    r = g.paths("sun.n.01", "light.n.01", max_hops=5, max_expansions=3, timeout=None)
+    assert r.truncated and "max_expansions=3" in r.reason
+    full = g.paths("sun.n.01", "light.n.01", max_hops=5, timeout=None)
+    assert not full.truncated and full.paths
+
+
+def test_verbalise_and_triples(wordnet_graph):
+    g = wordnet_graph
+    r = g.paths("dog.n.01", "cat.n.01", max_hops=4)
+    p = r.paths[0]
+    assert g.verbalise(p) == "dog –hypernym→ domestic animal –hyponym→ domestic cat –hypernym→ cat"
+    for h, rel, t in p.triples():
+        assert t in g.neighbours(h, "out", rel)[0]
+
+
+def test_bad_queries_are_clear(wordnet_graph):
+    g = wordnet_graph
+    with pytest.raises(EntityNotFoundError, match="unknown entity 'no such concept'"):
+        g.paths("no such concept", "dog")
+    with pytest.raises(KaleValueError, match="max_hops must be between 1 and 8"):
+        g.paths("dog", "cat", max_hops=0)
+    with pytest.raises(KaleValueError, match="max_hops must be between 1 and 8"):
+        g.paths("dog", "cat", max_hops=1000)
+    with pytest.raises(KaleValueError, match="sources is empty"):
+        g.paths([], "cat")
+    with pytest.raises(KaleValueError, match="method must be one of"):
+        g.paths("dog", "cat", method="dijkstra")
+    r = g.paths("dog.n.01", "dog.n.01")
+    assert not r.paths and r.reason == "every target is also a source"
