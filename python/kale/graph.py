@@ -144,6 +144,15 @@ class Graph(_core.Graph):
 
     def path_options(self, **options: Any) -> _core.PathOptions:
         """Search options (see `paths`); relation ids or labels become relation indices."""
+        key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
+        cache = self.__dict__.setdefault("_options_cache", {})
+        if key not in cache:
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = self._make_path_options(dict(options))
+        return cache[key]
+
+    def _make_path_options(self, options: dict[str, Any]) -> _core.PathOptions:
         for key in ("relations", "exclude_relations"):
             if options.get(key) is not None:
                 options[key] = [r if isinstance(r, int) else self.relation_index(r) for r in options[key]]

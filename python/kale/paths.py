@@ -72,6 +72,8 @@ def from_raw(raw, sources, targets) -> PathResult:
 
 def resolve_set(graph: Graph, entities: int | str | Iterable[int | str], what: str) -> list[int]:
     """Node indices from an index, an id/label/alias, or an iterable of those."""
+    if isinstance(entities, int) and 0 <= entities < graph.node_count:
+        return [entities]  # the common case, kept cheap for per-query loops
     if isinstance(entities, (int, str)):
         entities = [entities]
     nodes = []

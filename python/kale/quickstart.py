@@ -38,4 +38,9 @@ def quickstart(workdir: Path, wordnet: Path) -> None:
     for concept in EXAMPLES:
         click.echo()
         show_entity(graph, concept, limit=8)
-    click.echo(f"\nbrowse more with: kale kg show {out} ENTITY")
+    click.echo("\nReasoning paths from the Sun to white light and to light (the paper's example):")
+    result = graph.paths("sun.n.01", ["white.n.02", "light.n.01"], max_hops=5, max_paths=5)
+    for path in result:
+        click.echo(f"  {graph.verbalise(path)}")
+    click.echo(f"  ({len(result)} shortest path(s), {result.expanded} nodes expanded in {result.seconds * 1e3:.2f} ms)")
+    click.echo(f"\nbrowse more with: kale kg show {out} ENTITY  and  kale paths {out} SOURCE TARGET")

@@ -90,7 +90,12 @@ impl<'a> Builder<'a> {
     pub fn node(&mut self, id: &str) -> Result<u32> {
         self.nodes
             .intern(id)
-            .ok_or_else(|| KaleError::invalid("more than 4,294,967,294 nodes: the graph format's u32 node index is full"))
+            .ok_or_else(|| {
+                KaleError::invalid(format!(
+                    "cannot add node id {:?}: ids are limited to 16 MiB and graphs to 4,294,967,294 nodes",
+                    id.chars().take(40).collect::<String>()
+                ))
+            })
     }
 
     pub fn relation(&mut self, id: &str) -> Result<u16> {

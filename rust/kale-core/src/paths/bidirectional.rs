@@ -14,8 +14,10 @@ use super::{Budget, Path, SearchOptions, SearchResult};
 use crate::store::Graph;
 
 struct Side {
-    /// node -> its parents one level closer to this side's roots (empty for roots).
-    parents: FxHashMap<u32, Vec<u32>>,
+    /// node -> the range in `pool` of its parents one level closer to this side's
+    /// roots (empty for roots); one shared pool instead of a Vec per node.
+    parents: FxHashMap<u32, (u32, u32)>,
+    pool: Vec<u32>,
     frontier: Vec<u32>,
     depth: u32,
     backward: bool,
@@ -23,7 +25,16 @@ struct Side {
 
 impl Side {
     fn new(roots: &[u32], backward: bool) -> Side {
-        Side { parents: roots.iter().map(|&r| (r, Vec::new())).collect(), frontier: roots.to_vec(), depth: 0, backward }
+        let mut parents = FxHashMap::with_capacity_and_hasher(64, Default::default());
+        parents.extend(roots.iter().map(|&r| (r, (0, 0))));
+        Side { parents, pool: Vec::with_capacity(64), frontier: roots.to_vec(), depth: 0, backward }
+    }
+
+    fn parents_of(&self, node: u32) -> &[u32] {
+        match self.parents.get(&node) {
+            Some(&(start, len)) => &self.pool[start as usize..(start + len) as usize],
+            None => &[],
+        }
     }
 
     /// Every chain from `node` back to a root (node first), up to `limit` chains.
@@ -31,7 +42,7 @@ impl Side {
         let mut stack = vec![vec![node]];
         while let Some(chain) = stack.pop() {
             let last = *chain.last().unwrap_or(&node);
-            let parents = self.parents.get(&last).map(Vec::as_slice).unwrap_or(&[]);
+            let parents = self.parents_of(last);
             if parents.is_empty() {
                 out.push(chain);
                 if out.len() >= limit {
@@ -60,7 +71,8 @@ pub fn all_shortest(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptio
         }
         let forward_turn = frontier_cost(g, &fwd.frontier) <= frontier_cost(g, &bwd.frontier);
         let (this, other) = if forward_turn { (&mut fwd, &bwd) } else { (&mut bwd, &fwd) };
-        let mut next: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        // (new node, parent) pairs, grouped by node below: cheaper than a map of Vecs.
+        let mut next: Vec<(u32, u32)> = Vec::new();
         for &u in &this.frontier {
             // Endpoints are expanded only as roots; a hub never as an intermediate.
             if this.depth > 0 && o.filter.is_hub(g, u) {
@@ -74,17 +86,20 @@ pub fn all_shortest(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptio
                 if this.parents.contains_key(&v) || (o.filter.is_hub(g, v) && !endpoint(v)) {
                     continue;
                 }
-                next.entry(v).or_default().push(u);
+                next.push((v, u));
             }
         }
         this.depth += 1;
-        let mut frontier: Vec<u32> = next.keys().copied().collect();
-        frontier.sort_unstable();
-        let meeting: Vec<u32> = frontier.iter().copied().filter(|v| other.parents.contains_key(v)).collect();
-        for (v, mut ps) in next {
-            ps.sort_unstable();
-            this.parents.insert(v, ps);
+        next.sort_unstable();
+        let mut frontier = Vec::with_capacity(next.len());
+        for group in next.chunk_by(|a, b| a.0 == b.0) {
+            let v = group[0].0;
+            let start = this.pool.len() as u32;
+            this.pool.extend(group.iter().map(|&(_, p)| p));
+            this.parents.insert(v, (start, group.len() as u32));
+            frontier.push(v);
         }
+        let meeting: Vec<u32> = frontier.iter().copied().filter(|v| other.parents.contains_key(v)).collect();
         this.frontier = frontier;
         if !meeting.is_empty() {
             return join(&fwd, &bwd, &meeting, o.max_paths);

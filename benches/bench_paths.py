@@ -1,0 +1,286 @@
+"""Path search benchmark: kale beside networkx, python-igraph, rustworkx and a plain
+bidirectional, hop-bounded, hub-capped search in pure Python (defined below).
+
+For each graph, a fixed seeded set of query pairs at distances 1-4 plus pairs that are
+farther or unreachable; per-query p50/p95 and queries/s for
+  (a) all shortest paths within 4 hops,  (b) the 10 shortest simple paths within 4 hops,
+and kale's batched search on 2 threads. Ratios are how many times faster kale is.
+
+    python benches/bench_paths.py [--queries 600] [--lib-queries 200] [--generated 200000:2000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from itertools import islice, takewhile
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+MAX_HOPS = 4
+K = 10
+
+
+# --- the pure-Python reference: what a careful user would write by hand -------------
+def py_all_shortest(adj, s, t, max_hops, hub_cap=None):
+    """All shortest s-t paths within max_hops by bidirectional BFS (level by level)."""
+    if s == t:
+        return []
+    par = [{s: []}, {t: []}]
+    front = [[s], [t]]
+    depth = [0, 0]
+    while depth[0] + depth[1] < max_hops and front[0] and front[1]:
+        side = 0 if sum(len(adj[u]) for u in front[0]) <= sum(len(adj[u]) for u in front[1]) else 1
+        nxt = defaultdict(list)
+        for u in front[side]:
+            if depth[side] > 0 and hub_cap is not None and len(adj[u]) > hub_cap:
+                continue
+            for v in adj[u]:
+                if v not in par[side]:
+                    if hub_cap is not None and len(adj[v]) > hub_cap and v not in (s, t):
+                        continue
+                    nxt[v].append(u)
+        depth[side] += 1
+        par[side].update(nxt)
+        front[side] = list(nxt)
+        meet = [v for v in nxt if v in par[1 - side]]
+        if meet:
+            def chains(p, v):
+                if not p[v]:
+                    return [[v]]
+                return [[v] + c for u in p[v] for c in chains(p, u)]
+            out = []
+            for m in meet:
+                for a in chains(par[0], m):
+                    for b in chains(par[1], m):
+                        out.append(tuple(a[::-1] + b[1:]))
+            return sorted(out)
+    return []
+
+
+def py_k_shortest(adj, s, t, max_hops, k):
+    """The k shortest simple s-t paths within max_hops: DFS by length, pruned by BFS distance to t."""
+    dist = {t: 0}
+    front = [t]
+    for d in range(1, max_hops):
+        nxt = []
+        for u in front:
+            for v in adj[u]:
+                if v not in dist:
+                    dist[v] = d
+                    nxt.append(v)
+        front = nxt
+    found = []
+
+    def walk(path, length):
+        u = path[-1]
+        if len(path) - 1 == length:
+            if u == t:
+                found.append(tuple(path))
+            return
+        if len(path) > 1 and u == t:
+            return
+        for v in sorted(adj[u]):
+            if dist.get(v, 99) <= length - len(path) and v not in path:
+                path.append(v)
+                walk(path, length)
+                path.pop()
+                if len(found) >= k:
+                    return
+
+    for length in range(1, max_hops + 1):
+        walk([s], length)
+        if len(found) >= k:
+            break
+    return found[:k]
+
+
+# --- graphs and queries -----------------------------------------------------------
+def load(name, workdir, generated):
+    from kale import Graph
+
+    if name == "WordNet":
+        return Graph.build(workdir / "wn.kg", wordnet="/usr/share/wordnet", progress=False, overwrite=True)
+    if name == "CoDEx-M":
+        return Graph.build(workdir / "codex.kg", triples=SHARED / "data/codex-m/triples.tsv", progress=False, overwrite=True)
+    from kale.graph import generate
+
+    nodes, edges = generated
+    tsv = workdir / f"gen-{nodes}-{edges}.tsv"
+    if not tsv.exists():
+        generate(tsv, nodes=nodes, edges=edges, seed=0)
+    return Graph.build(workdir / "gen.kg", triples=tsv, progress=False, overwrite=True)
+
+
+def undirected_adjacency(g):
+    adj = []
+    for n in range(g.node_count):
+        nb = g.neighbours(n, "both")[0]
+        adj.append(sorted(set(nb.tolist()) - {n}))
+    return adj
+
+
+def queries(adj, count, seed):
+    """count pairs: equal shares at distances 1..4, and a share farther than 4 or unreachable."""
+    rng = np.random.default_rng(seed)
+    want = {d: count // 5 for d in (1, 2, 3, 4, 5)}
+    out = []
+    while any(want.values()):
+        s = int(rng.integers(len(adj)))
+        dist = {s: 0}
+        front = [s]
+        for d in range(1, 5):
+            nxt = []
+            for u in front:
+                for v in adj[u]:
+                    if v not in dist:
+                        dist[v] = d
+                        nxt.append(v)
+            front = nxt
+            if len(dist) > 200_000:
+                break
+        for d in (1, 2, 3, 4):
+            layer = [v for v, dv in dist.items() if dv == d]
+            if want[d] and layer:
+                out.append((s, int(layer[rng.integers(len(layer))]), d))
+                want[d] -= 1
+        if want[5]:
+            t = int(rng.integers(len(adj)))
+            if t not in dist:
+                out.append((s, t, 5))
+                want[5] -= 1
+    return out
+
+
+def timed(fn, qs, budget=None):
+    """Per-query seconds and answers; with `budget`, stop once that many seconds are spent."""
+    times, answers = [], []
+    for s, t, _ in qs:
+        t0 = time.perf_counter()
+        answers.append(fn(s, t))
+        times.append(time.perf_counter() - t0)
+        if budget is not None and sum(times) > budget:
+            break
+    return times, answers
+
+
+def stats(times):
+    q = statistics.quantiles(times, n=20) if len(times) > 1 else times * 19
+    return statistics.median(times), q[18], len(times) / sum(times)
+
+
+def row(name, times, base):
+    p50, p95, qps = stats(times)
+    r = "" if base is None else f"  kale is {p50 / base[0]:8.1f}x / {p95 / base[1]:8.1f}x faster (p50/p95)"
+    return f"  {name:<24} p50 {p50 * 1e6:10.1f} µs  p95 {p95 * 1e6:10.1f} µs  {qps:12,.0f} q/s{r}"
+
+
+def library_fns(adj, which):
+    fns = {}
+    edges = [(u, v) for u in range(len(adj)) for v in adj[u] if u < v]
+    if "networkx" in which:
+        import networkx as nx
+
+        Gnx = nx.Graph()
+        Gnx.add_nodes_from(range(len(adj)))
+        Gnx.add_edges_from(edges)
+
+        def nx_all(s, t):
+            try:
+                return sorted(tuple(p) for p in nx.all_shortest_paths(Gnx, s, t) if len(p) - 1 <= MAX_HOPS)
+            except nx.NetworkXNoPath:
+                return []
+
+        def nx_k(s, t):
+            try:
+                return [tuple(p) for p in islice(takewhile(lambda p: len(p) - 1 <= MAX_HOPS, nx.shortest_simple_paths(Gnx, s, t)), K)]
+            except nx.NetworkXNoPath:
+                return []
+
+        fns["networkx"] = (nx_all, nx_k)
+    if "igraph" in which:
+        import igraph as ig
+
+        Gig = ig.Graph(n=len(adj), edges=edges)
+        fns["igraph"] = (
+            lambda s, t: sorted(tuple(p) for p in Gig.get_all_shortest_paths(s, to=t) if len(p) - 1 <= MAX_HOPS),
+            lambda s, t: [tuple(p) for p in Gig.get_k_shortest_paths(s, to=t, k=K) if 0 < len(p) - 1 <= MAX_HOPS],
+        )
+    if "rustworkx" in which:
+        import rustworkx as rx
+
+        Grx = rx.PyGraph(multigraph=False)
+        Grx.add_nodes_from(range(len(adj)))
+        Grx.add_edges_from_no_data(edges)
+        fns["rustworkx"] = (
+            lambda s, t: sorted(tuple(p) for p in rx.all_shortest_paths(Grx, s, t) if len(p) - 1 <= MAX_HOPS),
+            lambda s, t: sorted((tuple(p) for p in rx.all_simple_paths(Grx, s, t, cutoff=MAX_HOPS)), key=lambda p: (len(p), p))[:K],
+        )
+    return fns
+
+
+def bench_graph(name, g, args):
+    adj = undirected_adjacency(g)
+    qs = queries(adj, args.queries, seed=1)
+    lib_qs = qs[:: max(1, len(qs) // args.lib_queries)]
+    print(f"\n## {name}: {g.node_count:,} nodes, {g.edge_count:,} edges; {len(qs)} queries (libraries: {len(lib_qs)} of them)")
+    for label, method, ref in (("(a) all shortest paths <= 4 hops", "shortest", lambda s, t: py_all_shortest(adj, s, t, MAX_HOPS)),
+                               ("(b) 10 shortest simple paths <= 4 hops", "k_shortest", lambda s, t: py_k_shortest(adj, s, t, MAX_HOPS, K))):
+        print(f" {label}")
+        kale = lambda s, t: g.paths(s, t, method=method, max_hops=MAX_HOPS, max_paths=10_000 if method == "shortest" else K, timeout=None)  # noqa: E731
+        kt, ka = timed(kale, qs)
+        base = stats(kt)
+        print(row("kale", kt, None))
+        rt, ra = timed(ref, qs)
+        agree = sum(sorted(p.nodes for p in a.paths) == sorted(r) for a, r in zip(ka, ra))
+        print(row("pure-Python reference", rt, base) + f"   same answers: {agree}/{len(qs)}")
+        t0 = time.perf_counter()
+        g.paths_batch([(s, t) for s, t, _ in qs], threads=2, method=method, max_hops=MAX_HOPS, max_paths=10_000 if method == "shortest" else K, timeout=None)
+        batch_qps = len(qs) / (time.perf_counter() - t0)
+        print(f"  {'kale paths_batch 2 thr':<24} {batch_qps:,.0f} q/s = {batch_qps / stats(rt)[2]:,.0f}x the reference's sequential throughput")
+        for lib, (fa, fb) in library_fns(adj, args.libs).items():
+            lt, _ = timed(fa if method == "shortest" else fb, lib_qs, budget=args.lib_budget)
+            note = "" if len(lt) == len(lib_qs) else f"   (stopped after {len(lt)} queries: {args.lib_budget:.0f} s budget)"
+            print(row(lib, lt, stats(timed(kale, lib_qs[: len(lt)])[0])) + note)
+    if name.startswith("Wikidata"):
+        cap = args.hub_cap
+        t3 = [q for q in qs if q[2] <= 3]
+        kt, _ = timed(lambda s, t: g.paths(s, t, max_hops=3, hub_cap=cap, max_paths=10_000, timeout=None), t3)
+        p50, p95, qps = stats(kt)
+        print(f" hub cap {cap}: all shortest paths <= 3 hops on {len(t3)} queries: p50 {p50 * 1e3:.2f} ms, p95 {p95 * 1e3:.2f} ms")
+    at, _ = timed(lambda s, t: g.paths(s, t, method="astar", max_hops=MAX_HOPS, max_paths=K, timeout=None), qs[: args.lib_queries])
+    p50, p95, qps = stats(at)
+    print(f" multi-path A* (the paper's; 4 anchors, depth 3), 10 paths <= 4 hops: p50 {p50 * 1e3:.2f} ms, p95 {p95 * 1e3:.2f} ms, {qps:,.0f} q/s")
+
+
+def main():
+    import functools
+
+    global print
+    print = functools.partial(print, flush=True)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--queries", type=int, default=600)
+    p.add_argument("--lib-queries", type=int, default=150, help="queries given to each library (the slow ones)")
+    p.add_argument("--graphs", default="WordNet,CoDEx-M,Wikidata-shaped")
+    p.add_argument("--generated", default="200000:2000000", help="NODES:EDGES of the Wikidata-shaped graph")
+    p.add_argument("--hub-cap", type=int, default=10_000)
+    p.add_argument("--lib-budget", type=float, default=60.0, help="seconds each library may spend per measurement")
+    p.add_argument("--libs", default="networkx,igraph,rustworkx")
+    p.add_argument("--workdir", type=Path, default=None)
+    args = p.parse_args()
+    args.libs = set(args.libs.split(","))
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kale-paths-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    generated = tuple(int(x) for x in args.generated.split(":"))
+    for name in args.graphs.split(","):
+        g = load(name, workdir, generated)
+        bench_graph(name if name != "Wikidata-shaped" else f"Wikidata-shaped {generated[0]:,} nodes", g, args)
+
+
+if __name__ == "__main__":
+    main()
