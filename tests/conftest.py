@@ -10,7 +10,8 @@ settings.register_profile("dev", max_examples=60, deadline=None)
 settings.register_profile("deep", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# shared/ lies beside the checkout (as in CI); KALE_SHARED points elsewhere.
+SHARED = Path(os.environ.get("KALE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 WORDNET = Path("/usr/share/wordnet")
 
 

@@ -106,3 +106,53 @@ def test_random_bytes_as_input_never_crash(tmp_path_factory, data):
                 assert not out.exists()
                 continue
             exercise(g)
+
+
+WORDNET_LINES = [
+    "00001740 03 n 01 entity 0 003 ~ 00001930 n 0000 ~ 00002137 n 0000 ~ 04431553 n 0000 | that which is perceived or known or inferred to have its own distinct existence (living or nonliving)",
+    "00001930 03 n 01 physical_entity 0 007 @ 00001740 n 0000 ~ 00002452 n 0000 ~ 00002684 n 0000 ~ 00007347 n 0000 ~ 00020827 n 0000 ~ 00029677 n 0000 ~ 14580597 n 0000 | an entity that has physical existence",
+    "00002098 00 a 01 unable 0 002 = 05200169 n 0000 ! 00001740 a 0101 | (usually followed by `to') not having the necessary means",
+]
+
+
+@given(data=st.data())
+def test_mutated_wordnet_files_never_crash(tmp_path_factory, data):
+    """The WordNet reader on real lines with random edits: a clear error or a graph."""
+    tmp = tmp_path_factory.mktemp("wn")
+    lines = list(WORDNET_LINES)
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(lines) - 1))
+        line = lines[i]
+        at = data.draw(st.integers(0, len(line)))
+        cut = data.draw(st.integers(0, 12))
+        insert = data.draw(st.text(alphabet="0123456789abcdef nrva|@~!_ \t", max_size=6))
+        lines[i] = line[:at] + insert + line[at + cut :]
+    for part in ("noun", "verb", "adj", "adv"):
+        (tmp / f"data.{part}").write_text("\n".join(lines) + "\n" if part == "noun" else "", encoding="utf-8")
+    for on_error in ("fail", "skip"):
+        out = tmp / f"{on_error}.kg"
+        try:
+            g = Graph.build(out, wordnet=tmp, progress=False, on_error=on_error)
+        except KaleError as e:
+            assert on_error == "fail" and "data.noun:" in str(e)
+            continue
+        exercise(g)
+
+
+def test_stubs_match_the_extension():
+    """Every name in _core.pyi exists in the compiled module and the other way round."""
+    import ast
+    from pathlib import Path
+
+    from kale import _core
+
+    stub = ast.parse((Path(__file__).parents[1] / "python/kale/_core.pyi").read_text())
+    declared = {n.name for n in stub.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    declared |= {t.id for n in stub.body if isinstance(n, ast.AnnAssign) for t in [n.target]}
+    public = {n for n in dir(_core) if not n.startswith("__")}
+    assert declared == public
+    for cls in ("Graph", "PathOptions"):
+        methods = {n.name for c in stub.body if isinstance(c, ast.ClassDef) and c.name == cls for n in c.body if isinstance(n, ast.FunctionDef)}
+        actual = {n for n in vars(getattr(_core, cls)) if not n.startswith("__") or n in ("__new__", "__len__")}
+        assert methods <= actual | {"__new__"}, methods - actual
+        assert {m for m in actual if not m.startswith("__")} <= methods, {m for m in actual if not m.startswith("__")} - methods

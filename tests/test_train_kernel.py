@@ -46,7 +46,7 @@ def _run(fn, hp, hq, w, mask=None, **kw):
 
 def _check(got, want, dtype=torch.float32):
     for name, x, y in zip(("loss", "grad_h", "grad_w"), got, want):
-        torch.testing.assert_close(x, y, **TOL[dtype], msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(x, y, **TOL[dtype], msg=lambda m, name=name: f"{name}: {m}")
 
 
 @pytest.mark.parametrize("div", DIVS)
@@ -113,3 +113,15 @@ def test_accumulation_1x8_equals_8x1():
     torch.testing.assert_close(a.grad, big[1], rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(b.grad, big[2], rtol=1e-5, atol=1e-7)
 
+
+
+def test_hidden_dtype_differs_from_head_dtype():
+    # Under autocast the hidden states can be bf16 while the head stays fp32.
+    hp, hq, w = _data(7, 10, 16, 33)
+    a = hp.bfloat16().requires_grad_()
+    b = w.clone().requires_grad_()
+    loss = fused(a, hq.bfloat16(), b)
+    loss.backward()
+    assert a.grad.dtype == torch.bfloat16 and b.grad.dtype == torch.float32
+    want = _run(reference_linear_kl_loss, hp.bfloat16().float(), hq.bfloat16().float(), w)
+    _check((loss.detach(), a.grad.float(), b.grad), want, torch.bfloat16)

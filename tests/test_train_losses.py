@@ -34,7 +34,7 @@ def _grads(fn, hp, hq, w, dtype, **kw):
     return loss.detach().double(), a.grad.double(), b.grad.double()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(
     seed=st.integers(0, 2**31 - 1),
     n=st.integers(1, 12),
@@ -159,3 +159,13 @@ def test_linear_cross_entropy_matches_torch(seed, n, h, v, chunk):
     torch.testing.assert_close(loss.double(), want, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(a.grad.double(), a2.grad, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(b.grad.double(), b2.grad, rtol=1e-4, atol=1e-5)
+
+
+
+def test_auto_picks_the_reference_on_cpu():
+    hp, hq, w = _inputs(9, 5, 4, 7)
+    a = linear_kl_loss(hp.float(), hq.float(), w.float())
+    b = reference_linear_kl_loss(hp.float(), hq.float(), w.float())
+    assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="implementation"):
+        linear_kl_loss(hp, hq, w, implementation="cuda")

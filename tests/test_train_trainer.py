@@ -243,3 +243,28 @@ def test_lora_frozen_target_trains_and_saves_a_merged_plain_model(assets, tmp_pa
     assert not torch.equal(q_new, q_old)  # the adapter was merged in
     assert torch.equal(merged.model.layers[0].mlp.up_proj.weight,
                        start.model.layers[0].mlp.up_proj.weight)
+
+
+def test_trainer_accumulation_1x8_equals_8x1(assets, tmp_path):
+    """One optimizer step over the same 8 examples: one micro-batch of 8 or 8 of 1
+    (ka+sft, so both the KL and the CE normalisation are covered)."""
+    common = dict(mode="ka+sft", max_steps=1, max_grad_norm=None, target="frozen")
+    big = train(_cfg(assets, tmp_path / "8x1", micro_batch_size=8, grad_accum_steps=1,
+                     **common))
+    acc = train(_cfg(assets, tmp_path / "1x8", micro_batch_size=1, grad_accum_steps=8,
+                     **common))
+    a, b = _weights(big), _weights(acc)
+    start = _weights(assets[0])
+    moved = max((a[n] - start[n]).abs().max().item() for n in a)
+    assert moved > 1e-4
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=2e-5 * moved / 1e-3)
+
+
+def test_tensorboard_and_jsonl_logs(assets, tmp_path):
+    pytest.importorskip("tensorboard")
+    train(_cfg(assets, tmp_path / "tb", max_steps=2, tensorboard=True, divergence="jsd"))
+    assert list((tmp_path / "tb" / "tensorboard").glob("events.*"))
+    records = _log(tmp_path / "tb")
+    assert [r["step"] for r in records] == [1, 2]
+    assert {"loss", "kl", "lr", "grad_norm", "target_tokens", "tokens_per_s"} <= set(records[0])

@@ -14,8 +14,10 @@ def main() -> None:
 from kale.kg_cli import kg  # noqa: E402  (registered after main exists)
 from kale.paths_cli import paths_command  # noqa: E402
 from kale.quickstart import quickstart  # noqa: E402
+from kale.train.cli import train_command  # noqa: E402
 
 main.add_command(kg)
 main.add_command(paths_command)
 main.add_command(quickstart)
+main.add_command(train_command)
 

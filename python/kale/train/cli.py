@@ -12,7 +12,8 @@ import click
 
 @click.command("train")
 @click.option("--data", "data", type=click.Path(dir_okay=False), help="Rationales Parquet file.")
-@click.option("--model", "model", type=click.Path(), help="HF model folder, or a .gguf file/folder.")
+@click.option("--model", "model", type=click.Path(),
+              help="HF model folder, or a .gguf file/folder.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="YAML run configuration (fields of kale.train.config.TrainConfig).")
 @click.option("--output-dir", "output_dir", type=click.Path(file_okay=False),

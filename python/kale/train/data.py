@@ -84,6 +84,8 @@ class PairBuilder:
             if not 0 <= answer < len(choices):
                 return "answer index out of range of choices"
             answer = choices[answer]
+        elif isinstance(answer, (int, float)) and not isinstance(answer, bool):
+            answer = str(answer)  # a numeric answer column without choices
         question, answer, rationale = _text(question), _text(answer), _text(rationale)
         if not question:
             return "empty question"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kale.exceptions import KaleError
 
-class KaleTrainError(ValueError):
+
+class KaleTrainError(KaleError, ValueError):
     """Bad training input or configuration; the message names the file, row or field."""

@@ -61,12 +61,16 @@ class Objective:
                 ce = linear_cross_entropy(h[batch["q_target"]], head, batch["q_labels"],
                                           chunk_size=cfg.loss_chunk_size, normalizer=norm)
             return ce, {"loss": ce.detach(), "ce": ce.detach()}
-        h_p = final_hidden(model, batch["p_ids"], batch["p_attn"])[batch["p_answer"]]
         pieces: dict[str, torch.Tensor] = {}
         loss = None
-        # The losses accumulate in fp32 themselves; autocast would recast their matmuls.
-        if cfg.mode in ("ka", "ka+sft"):
+        uses_target = cfg.mode in ("ka", "ka+sft")
+        # The no-grad target pass goes first so that, under DDP, the forward that backward
+        # follows is the last one through the wrapper.
+        if uses_target:
             h_q, head_q = self._target_hidden(model, batch)
+        h_p = final_hidden(model, batch["p_ids"], batch["p_attn"])[batch["p_answer"]]
+        # The losses accumulate in fp32 themselves; autocast would recast their matmuls.
+        if uses_target:
             with torch.autocast(device_type, enabled=False):
                 loss = linear_kl_loss(
                     h_p, h_q[batch["q_answer"]], head, weight_q=head_q,

@@ -9,6 +9,7 @@ from that order without communication.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import time
@@ -116,7 +117,10 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     model, tokenizer = load_model_and_tokenizer(cfg)
-    data = load_pairs(cfg.data, tokenizer, cfg)
+    # Sequences past the model's context are skipped (or rejected) like any other bad row.
+    context = getattr(model.config, "max_position_embeddings", None) or cfg.max_length
+    data = load_pairs(cfg.data, tokenizer,
+                      dataclasses.replace(cfg, max_length=min(cfg.max_length, context)))
     plan = StepPlan(data.examples, cfg, accelerator.num_processes, accelerator.process_index)
     objective = Objective(cfg, model)  # copies the frozen target before wrapping
     params = [p for p in model.parameters() if p.requires_grad]
@@ -144,7 +148,8 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
 
         (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         (out / "data_report.json").write_text(json.dumps(
-            {"examples": len(data.examples), "skipped": dict(data.skipped),
+            {"examples": len(data.examples), "model_context": context,
+             "skipped": dict(data.skipped),
              "skipped_rows": {k: v[:100] for k, v in data.skipped_rows.items()}}, indent=1))
     log = JsonlLog(out / "train_log.jsonl", out / "tensorboard" if cfg.tensorboard else None) \
         if main else None

@@ -37,7 +37,7 @@ _DIVERGENCE_ID = {"reverse_kl": 0, "forward_kl": 1, "jsd": 2}
 @triton.jit
 def _logit_tiles(HP, HQ, W, WQ, rows, cols, row_ok, col_ok, H, s_hp, s_hq, s_w, s_wq, inv_t,
                  BLOCK_M: tl.constexpr, BLOCK_V: tl.constexpr, BLOCK_H: tl.constexpr,
-                 UPCAST: tl.constexpr):
+                 UPCAST: tl.constexpr, PRECISION: tl.constexpr):
     # z_p, z_q: [BLOCK_M, BLOCK_V] fp32 tiles of h_p W^T / T and h_q W_q^T / T.
     z_p = tl.zeros((BLOCK_M, BLOCK_V), dtype=tl.float32)
     z_q = tl.zeros((BLOCK_M, BLOCK_V), dtype=tl.float32)
@@ -51,8 +51,8 @@ def _logit_tiles(HP, HQ, W, WQ, rows, cols, row_ok, col_ok, H, s_hp, s_hq, s_w, 
         w = tl.load(W + cols[None, :] * s_w + hk[:, None], mask=m_hv, other=0.0)  # [BH, BV]
         wq = tl.load(WQ + cols[None, :] * s_wq + hk[:, None], mask=m_hv, other=0.0)
         if UPCAST:
-            z_p += tl.dot(hp.to(tl.float32), w.to(tl.float32), input_precision="ieee")
-            z_q += tl.dot(hq.to(tl.float32), wq.to(tl.float32), input_precision="ieee")
+            z_p += tl.dot(hp.to(tl.float32), w.to(tl.float32), input_precision=PRECISION)
+            z_q += tl.dot(hq.to(tl.float32), wq.to(tl.float32), input_precision=PRECISION)
         else:
             # bf16/fp16 products are exact in fp32, so tensor-core dots lose nothing here.
             z_p += tl.dot(hp, w)
@@ -64,7 +64,8 @@ def _logit_tiles(HP, HQ, W, WQ, rows, cols, row_ok, col_ok, H, s_hp, s_hq, s_w, 
 def _stats_kernel(HP, HQ, W, WQ, PART, LSE_P, LSE_Q, N, V, H, v_per_split,
                   s_hp, s_hq, s_w, s_wq, inv_t, log_beta, log_1mbeta,
                   DIV: tl.constexpr, PASS: tl.constexpr, BLOCK_M: tl.constexpr,
-                  BLOCK_V: tl.constexpr, BLOCK_H: tl.constexpr, UPCAST: tl.constexpr):
+                  BLOCK_V: tl.constexpr, BLOCK_H: tl.constexpr, UPCAST: tl.constexpr,
+                  PRECISION: tl.constexpr):
     # PART: [5, SPLITS, N] fp32 partials. PASS 1: m_p, s_p, m_q, s_q, cross term.
     # PASS 2 (jsd): slot 0 = sum q (log q - log m), slot 1 = sum p (log p - log m).
     pid_m = tl.program_id(0)
@@ -88,7 +89,7 @@ def _stats_kernel(HP, HQ, W, WQ, PART, LSE_P, LSE_Q, N, V, H, v_per_split,
         cols = v0 + tl.arange(0, BLOCK_V).to(tl.int64)
         col_ok = cols < v_hi
         z_p, z_q = _logit_tiles(HP, HQ, W, WQ, rows, cols, row_ok, col_ok, H, s_hp, s_hq, s_w,
-                                s_wq, inv_t, BLOCK_M, BLOCK_V, BLOCK_H, UPCAST)
+                                s_wq, inv_t, BLOCK_M, BLOCK_V, BLOCK_H, UPCAST, PRECISION)
         valid = row_ok[:, None] & col_ok[None, :]
         if PASS == 1:
             new_p = tl.maximum(m_p, tl.max(tl.where(valid, z_p, neg_inf), axis=1))
@@ -134,7 +135,7 @@ def _stats_kernel(HP, HQ, W, WQ, PART, LSE_P, LSE_Q, N, V, H, v_per_split,
 def _grad_logits_kernel(HP, HQ, W, WQ, G, LSE_P, LSE_Q, AUX, SCALE, N, V, H, v_start, v_len,
                         s_hp, s_hq, s_w, s_wq, s_g, inv_t, log_beta, log_1mbeta, one_m_beta,
                         DIV: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_V: tl.constexpr,
-                        BLOCK_H: tl.constexpr, UPCAST: tl.constexpr):
+                        BLOCK_H: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr):
     # G[row, c] = SCALE * dLoss_row / dz_p[row, v_start + c] for c < v_len; AUX holds KL(p||q)
     # (reverse) or KL(p||m) (jsd) per row. SCALE = grad_out / (T * normalizer), read on device.
     pid_m = tl.program_id(0)
@@ -146,7 +147,7 @@ def _grad_logits_kernel(HP, HQ, W, WQ, G, LSE_P, LSE_Q, AUX, SCALE, N, V, H, v_s
     cols = v_start + local
     col_ok = (local < v_len) & (cols < V)
     z_p, z_q = _logit_tiles(HP, HQ, W, WQ, rows, cols, row_ok, col_ok, H, s_hp, s_hq, s_w, s_wq,
-                            inv_t, BLOCK_M, BLOCK_V, BLOCK_H, UPCAST)
+                            inv_t, BLOCK_M, BLOCK_V, BLOCK_H, UPCAST, PRECISION)
     logp = z_p - tl.load(LSE_P + rows, mask=row_ok, other=0.0)[:, None]
     logq = z_q - tl.load(LSE_Q + rows, mask=row_ok, other=0.0)[:, None]
     p = tl.exp(logp)
@@ -184,19 +185,28 @@ class _FusedLinearKL(torch.autograd.Function):
     def forward(ctx, h_p, h_q, weight, weight_q, divergence, beta, temperature, norm, opts):
         n, H = h_p.shape
         V = weight.shape[0]
-        h_p, h_q = h_p.contiguous(), h_q.contiguous()
+        # One operand dtype for tl.dot: the head's (hidden states may come out of autocast in
+        # another); gradients go back in each input's own dtype.
+        dt = weight.dtype
+        h_dtype = h_p.dtype
+        h_p, h_q = h_p.to(dt).contiguous(), h_q.to(dt).contiguous()
         weight = weight.contiguous()
-        wq = weight if weight_q is None else weight_q.contiguous()
+        weight_q = None if weight_q is None else weight_q.to(dt).contiguous()
+        wq = weight if weight_q is None else weight_q
         interp = _interpreting()
         bm, bv, bh = _blocks(H, interp)
         bm, bv = opts.get("block_m", bm), opts.get("block_v", bv)
         div = _DIVERGENCE_ID[divergence]
-        upcast = interp or h_p.dtype == torch.float32
+        upcast = interp or dt == torch.float32
+        # fp32 on a GPU: tf32x3 keeps ~fp32 accuracy on tensor cores. The interpreter is exact.
+        prec = "ieee" if interp else "tf32x3"
         inv_t = 1.0 / temperature
         log_beta = math.log(beta) if div == 2 else 0.0
         log_1mbeta = math.log1p(-beta) if div == 2 else 0.0
         # Split the vocabulary across programs so small row counts still fill the GPU.
-        want = opts.get("splits") or max(1, min(64, (132 * 4) // triton.cdiv(n, bm)))
+        sms = (torch.cuda.get_device_properties(h_p.device).multi_processor_count
+               if h_p.is_cuda else 4)
+        want = opts.get("splits") or max(1, min(64, (sms * 4) // triton.cdiv(n, bm)))
         v_per = triton.cdiv(triton.cdiv(V, want), bv) * bv
         splits = triton.cdiv(V, v_per)
         part = torch.empty((5, splits, n), dtype=torch.float32, device=h_p.device)
@@ -207,7 +217,7 @@ class _FusedLinearKL(torch.autograd.Function):
         strides = (h_p.stride(0), h_q.stride(0), weight.stride(0), wq.stride(0))
         _stats_kernel[grid](*args, part, lse_p, lse_q, n, V, H, v_per, *strides, inv_t,
                             log_beta, log_1mbeta, DIV=div, PASS=1, BLOCK_M=bm, BLOCK_V=bv,
-                            BLOCK_H=bh, UPCAST=upcast)
+                            BLOCK_H=bh, UPCAST=upcast, PRECISION=prec)
         m_p, s_p, m_q, s_q, cross = part.unbind(0)
         top_p, top_q = m_p.max(0).values, m_q.max(0).values
         w_p, w_q = torch.exp(m_p - top_p), torch.exp(m_q - top_q)
@@ -223,11 +233,11 @@ class _FusedLinearKL(torch.autograd.Function):
         else:
             _stats_kernel[grid](*args, part, lse_p, lse_q, n, V, H, v_per, *strides, inv_t,
                                 log_beta, log_1mbeta, DIV=div, PASS=2, BLOCK_M=bm, BLOCK_V=bv,
-                                BLOCK_H=bh, UPCAST=upcast)
+                                BLOCK_H=bh, UPCAST=upcast, PRECISION=prec)
             kl_q, aux = part[0].sum(0), part[1].sum(0)
             rows = beta * kl_q + (1.0 - beta) * aux
         ctx.save_for_backward(h_p, h_q, weight, weight_q, lse_p, lse_q, aux, norm)
-        ctx.meta = (div, beta, inv_t, log_beta, log_1mbeta, bm, bv, bh, upcast,
+        ctx.meta = (div, beta, inv_t, log_beta, log_1mbeta, bm, bv, bh, upcast, prec, h_dtype,
                     opts.get("grad_chunk_bytes", 256 * 2**20))
         return rows.sum() / norm
 
@@ -235,7 +245,8 @@ class _FusedLinearKL(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
         h_p, h_q, weight, weight_q, lse_p, lse_q, aux, norm = ctx.saved_tensors
-        div, beta, inv_t, log_beta, log_1mbeta, bm, bv, bh, upcast, chunk_bytes = ctx.meta
+        div, beta, inv_t, log_beta, log_1mbeta, bm, bv, bh, upcast, prec, h_dtype, chunk_bytes = \
+            ctx.meta
         need_h, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[2]
         n, H = h_p.shape
         V = weight.shape[0]
@@ -250,7 +261,6 @@ class _FusedLinearKL(torch.autograd.Function):
         grad_h = torch.zeros((n, H), dtype=torch.float32, device=h_p.device) if need_h else None
         grad_w = torch.empty_like(weight) if need_w else None
         buf = torch.empty((n, v_chunk), dtype=g_dtype, device=h_p.device)
-        h_for_w = h_p.to(g_dtype) if need_w else None
         for v0 in range(0, V, v_chunk):
             vlen = min(v_chunk, V - v0)
             g = buf[:, :vlen]
@@ -259,12 +269,12 @@ class _FusedLinearKL(torch.autograd.Function):
                                       H, v0, vlen, h_p.stride(0), h_q.stride(0),
                                       weight.stride(0), wq.stride(0), buf.stride(0), inv_t,
                                       log_beta, log_1mbeta, 1.0 - beta, DIV=div, BLOCK_M=bm,
-                                      BLOCK_V=bv, BLOCK_H=bh, UPCAST=upcast)
+                                      BLOCK_V=bv, BLOCK_H=bh, UPCAST=upcast, PRECISION=prec)
             if need_h:
                 grad_h += torch.mm(g, weight[v0:v0 + vlen]).float()
             if need_w:
-                torch.mm(g.t(), h_for_w, out=grad_w[v0:v0 + vlen])
-        return (grad_h.to(h_p.dtype) if need_h else None, None, grad_w, None, None, None, None,
+                torch.mm(g.t(), h_p, out=grad_w[v0:v0 + vlen])
+        return (grad_h.to(h_dtype) if need_h else None, None, grad_w, None, None, None, None,
                 None, None)
 
 
