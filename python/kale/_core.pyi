@@ -71,3 +71,66 @@ def build(
 def generate(
     out: str | PathLike[str], *, nodes: int, edges: int, relations: int = 2000, hubs: int = 5, hub_share: float = 0.08, seed: int = 0
 ) -> None: ...
+
+class Linker:
+    @staticmethod
+    def _from_graph(
+        graph: Graph,
+        *,
+        priors: list[float] | None = None,
+        exceptions: str = "auto",
+        min_chars: int = 2,
+        max_words: int = 16,
+        stop_words: bool = True,
+        inflection: bool = True,
+        label_boost: float = 2.0,
+    ) -> Linker: ...
+    @staticmethod
+    def _from_names(
+        names: list[str],
+        *,
+        nodes: list[int] | None = None,
+        priors: list[float] | None = None,
+        exceptions: str = "auto",
+        min_chars: int = 2,
+        max_words: int = 16,
+        stop_words: bool = True,
+        inflection: bool = True,
+    ) -> Linker: ...
+    def _link(
+        self,
+        texts: list[str],
+        whole: list[bool],
+        *,
+        group: int = 1,
+        top_k: int = 5,
+        context: bool = False,
+        context_weight: float = 0.5,
+        threads: int | None = None,
+    ) -> tuple[
+        npt.NDArray[np.uint32],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
+        list[str],
+        npt.NDArray[np.uint32],
+        npt.NDArray[np.uint32],
+        npt.NDArray[np.float32],
+    ]: ...
+    def _count(self, texts: list[str], *, threads: int | None = None) -> int: ...
+    @staticmethod
+    def normalise(text: str) -> str: ...
+    def lookup(self, key: str) -> list[tuple[int, float]]: ...
+    @property
+    def alias_count(self) -> int: ...
+    @property
+    def word_count(self) -> int: ...
+    @property
+    def names_indexed(self) -> int: ...
+    @property
+    def exception_count(self) -> int: ...
+    @property
+    def heap_bytes(self) -> int: ...
+    @property
+    def build_seconds(self) -> float: ...
+    @property
+    def graph(self) -> Graph | None: ...

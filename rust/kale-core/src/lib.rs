@@ -7,6 +7,7 @@
 pub mod error;
 pub mod generate;
 pub mod ingest;
+pub mod link;
 pub mod paths;
 pub mod store;
 

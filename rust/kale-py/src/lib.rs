@@ -2,6 +2,7 @@
 
 mod errors;
 mod graph;
+mod link;
 mod paths;
 
 use std::path::PathBuf;
@@ -45,6 +46,7 @@ fn generate(py: Python<'_>, out: PathBuf, nodes: u64, edges: u64, relations: u64
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<graph::PyGraph>()?;
     m.add_class::<paths::PyPathOptions>()?;
+    m.add_class::<link::PyLinker>()?;
     m.add_function(wrap_pyfunction!(build, m)?)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;
     m.add("FORMAT_VERSION", kale_core::store::format::FORMAT_VERSION)?;

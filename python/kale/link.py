@@ -1,0 +1,290 @@
+"""Entity linking: which entities of a graph a text mentions (KALE's E_q and E_a).
+
+Matching is by strings on the graph's labels and aliases, as in the paper: Unicode
+NFKC, case folding, punctuation and spacing ignored, English inflection undone
+("apples" finds "apple", "geese" finds "goose"), the longest match on word
+boundaries winning. Spans are Python string offsets into the original text.
+
+    from kale import Graph
+    from kale.link import Linker
+
+    linker = Linker.build(Graph.open("wordnet.kg"))
+    question, answer = linker.link_qa("What is the true color of the Sun?", "white")
+
+The index lives in memory (about a second to build for WordNet's 147k lemmas, see
+docs/linking.md); nothing is written into the graph directory.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+from kale import _core
+from kale.exceptions import KaleValueError
+
+
+class Candidate(NamedTuple):
+    """An entity an alias may name; `score` in [0, 1] ranks it among the alias's candidates."""
+
+    node: int
+    score: float
+    label: str | None = None
+
+
+class Mention(NamedTuple):
+    """A span of the text (`text[start:end] == mention`) that matched `alias`."""
+
+    start: int
+    end: int
+    mention: str
+    alias: str
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def top(self) -> Candidate | None:
+        """The best candidate, or None when the alias has none left after filtering."""
+        return self.candidates[0] if self.candidates else None
+
+
+def _texts(texts: Any) -> list[str]:
+    """A list of str from a list, tuple, polars Series or numpy array; nulls become ''."""
+    if isinstance(texts, str):
+        raise KaleValueError("give a list of texts (or a polars Series), not one str: use link() for one text")
+    if hasattr(texts, "to_list"):  # polars / pandas Series
+        texts = texts.to_list()
+    elif hasattr(texts, "tolist"):  # numpy
+        texts = texts.tolist()
+    return ["" if t is None else t for t in texts]
+
+
+class Linker:
+    """An alias index over a graph's labels and aliases (or over plain names)."""
+
+    def __init__(self, core: _core.Linker, graph: Any = None, names: Sequence[str] | None = None) -> None:
+        self._core = core
+        self.graph = graph
+        self._names = names
+
+    @classmethod
+    def build(
+        cls,
+        graph: Any,
+        *,
+        priors: Iterable[float] | None = None,
+        exceptions: str | os.PathLike[str] = "auto",
+        min_chars: int = 2,
+        max_words: int = 16,
+        stop_words: bool = True,
+        inflection: bool = True,
+        label_boost: float = 2.0,
+    ) -> Linker:
+        """Index a graph's labels and aliases.
+
+        - `priors`: one popularity score per node ranking the candidates of an alias
+          (default: the node's degree + 1);
+        - `exceptions`: WordNet's exception lists (`*.exc`): "auto" (the graph's own
+          WordNet directory, else /usr/share/wordnet if installed), "off", or a directory;
+        - `min_chars`, `stop_words`: aliases shorter than `min_chars` characters or made
+          only of stop-words ("the", "it", "be") match only a whole text (see `whole`);
+        - `max_words`: longer names are not indexed; `inflection`: undo English inflection;
+        - `label_boost`: a label's prior counts this many times an alias's.
+        """
+        prior_list = None if priors is None else [float(p) for p in priors]
+        core = _core.Linker._from_graph(
+            graph,
+            priors=prior_list,
+            exceptions=os.fspath(exceptions),
+            min_chars=min_chars,
+            max_words=max_words,
+            stop_words=stop_words,
+            inflection=inflection,
+            label_boost=label_boost,
+        )
+        return cls(core, graph)
+
+    @classmethod
+    def from_names(
+        cls,
+        names: Any,
+        *,
+        nodes: Iterable[int] | None = None,
+        priors: Iterable[float] | None = None,
+        exceptions: str | os.PathLike[str] = "auto",
+        min_chars: int = 2,
+        max_words: int = 16,
+        stop_words: bool = True,
+        inflection: bool = True,
+    ) -> Linker:
+        """Index plain names (no graph): `names[i]` names entity `nodes[i]` (default i);
+        `priors[entity]` ranks candidates. Context re-ranking needs a graph."""
+        names = _texts(names)
+        node_list = None if nodes is None else [int(n) for n in nodes]
+        prior_list = None if priors is None else [float(p) for p in priors]
+        core = _core.Linker._from_names(
+            names,
+            nodes=node_list,
+            priors=prior_list,
+            exceptions=os.fspath(exceptions),
+            min_chars=min_chars,
+            max_words=max_words,
+            stop_words=stop_words,
+            inflection=inflection,
+        )
+        return cls(core, None, names if node_list is None else None)
+
+    # -- what the index holds ---------------------------------------------------
+
+    @property
+    def alias_count(self) -> int:
+        return self._core.alias_count
+
+    @property
+    def heap_bytes(self) -> int:
+        """Memory the index holds (bytes)."""
+        return self._core.heap_bytes
+
+    @property
+    def build_seconds(self) -> float:
+        return self._core.build_seconds
+
+    @staticmethod
+    def normalise(text: str) -> str:
+        """How the index sees a text: NFKC, case-folded words joined by single spaces."""
+        return _core.Linker.normalise(text)
+
+    def lookup(self, alias: str) -> list[Candidate]:
+        """The candidates of one alias (normalised like any text), best first."""
+        found = self._core.lookup(alias)
+        total = sum(p for _, p in found) or 1.0
+        return [Candidate(n, p / total, self.label(n)) for n, p in found]
+
+    def label(self, node: int) -> str | None:
+        if self.graph is not None:
+            return self.graph.name(node)
+        if self._names is not None and 0 <= node < len(self._names):
+            return self._names[node]
+        return None
+
+    def __repr__(self) -> str:
+        return f"Linker(aliases={self.alias_count:,}, bytes={self.heap_bytes:,}, built in {self.build_seconds:.2f}s)"
+
+    # -- linking ----------------------------------------------------------------
+
+    def _check(self, context: bool) -> None:
+        if context and self.graph is None:
+            raise KaleValueError("context re-ranking needs a graph: build the linker with Linker.build(graph)")
+
+    def _mentions(self, texts: list[str], columns: tuple, labels: bool) -> list[list[Mention]]:
+        rows, starts, ends, aliases, offsets, nodes, scores = columns
+        out: list[list[Mention]] = [[] for _ in texts]
+        # Millions of small tuples would set off the cyclic GC again and again
+        # (each pass walking every object made so far); none of them form cycles.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._fill(out, texts, rows, starts, ends, aliases, offsets, nodes, scores, labels)
+        finally:
+            if enabled:
+                gc.enable()
+        return out
+
+    def _fill(self, out, texts, rows, starts, ends, aliases, offsets, nodes, scores, labels) -> None:
+        nodes, scores, offsets = nodes.tolist(), scores.tolist(), offsets.tolist()
+        for k, (row, start, end, alias) in enumerate(zip(rows.tolist(), starts.tolist(), ends.tolist(), aliases)):
+            a, b = offsets[k], offsets[k + 1]
+            cands = tuple(Candidate(n, s, self.label(n) if labels else None) for n, s in zip(nodes[a:b], scores[a:b]))
+            out[row].append(Mention(start, end, texts[row][start:end], alias, cands))
+
+    def link(self, text: str, *, whole: bool = False, top_k: int = 5, context: bool = False, context_weight: float = 0.5) -> list[Mention]:
+        """The mentions of `text`, left to right, longest match first.
+
+        `whole=True` (for answers): when the whole text is an alias — even a short or
+        stop-word one like "May" or "be" — it is the one mention. `context=True`
+        re-ranks candidates by graph closeness to the text's other mentions.
+        """
+        return self.link_batch([text], whole=whole, top_k=top_k, context=context, context_weight=context_weight, threads=1)[0]
+
+    def link_qa(self, question: str, answer: str, *, top_k: int = 5, context: bool = True, context_weight: float = 0.5) -> tuple[list[Mention], list[Mention]]:
+        """(E_q, E_a): the question's mentions and the answer's (the whole answer wins
+        when it is an alias); with a graph, each side's candidates are re-ranked by
+        closeness to all the other mentions of the pair."""
+        return self.link_qa_batch([question], [answer], top_k=top_k, context=context, context_weight=context_weight, threads=1)[0]
+
+    def link_batch(
+        self, texts: Any, *, whole: bool = False, top_k: int = 5, context: bool = False, context_weight: float = 0.5, threads: int | None = None, labels: bool = True
+    ) -> list[list[Mention]]:
+        """`link` over many texts (a list or a polars Series) on parallel threads, GIL released."""
+        self._check(context)
+        texts = _texts(texts)
+        columns = self._core._link(texts, [whole], top_k=top_k, context=context, context_weight=context_weight, threads=threads)
+        return self._mentions(texts, columns, labels)
+
+    def link_qa_batch(
+        self, questions: Any, answers: Any, *, top_k: int = 5, context: bool = True, context_weight: float = 0.5, threads: int | None = None
+    ) -> list[tuple[list[Mention], list[Mention]]]:
+        """`link_qa` over many (question, answer) pairs on parallel threads."""
+        questions, answers = _texts(questions), _texts(answers)
+        if len(questions) != len(answers):
+            raise KaleValueError(f"{len(questions)} questions but {len(answers)} answers")
+        context = context and self.graph is not None
+        texts = [t for pair in zip(questions, answers) for t in pair]
+        columns = self._core._link(texts, [False, True], group=2, top_k=top_k, context=context, context_weight=context_weight, threads=threads)
+        flat = self._mentions(texts, columns, True)
+        return [(flat[2 * i], flat[2 * i + 1]) for i in range(len(questions))]
+
+    def link_frame(self, texts: Any, *, whole: bool = False, top_k: int = 5, context: bool = False, context_weight: float = 0.5, threads: int | None = None) -> Any:
+        """One polars row per mention: row (index of the text), start, end, mention,
+        alias, nodes and scores (lists, best first). Fast: no Python object per candidate."""
+        import polars as pl
+
+        self._check(context)
+        texts = _texts(texts)
+        rows, starts, ends, aliases, offsets, nodes, scores = self._core._link(
+            texts, [whole], top_k=top_k, context=context, context_weight=context_weight, threads=threads
+        )
+        node_col = pl.Series("nodes", nodes)
+        score_col = pl.Series("scores", scores)
+        lengths = pl.Series(offsets).diff().drop_nulls().cast(pl.Int64)
+        frame = pl.DataFrame({"row": rows, "start": starts, "end": ends, "alias": pl.Series(aliases, dtype=pl.String)})
+        if len(frame):
+            frame = frame.with_columns(
+                pl.Series("nodes", _split(node_col, lengths)),
+                pl.Series("scores", _split(score_col, lengths)),
+            )
+            mention = [texts[r][s:e] for r, s, e in zip(rows.tolist(), starts.tolist(), ends.tolist())]
+            frame = frame.with_columns(pl.Series("mention", mention, dtype=pl.String))
+        else:
+            frame = frame.with_columns(
+                pl.Series("nodes", [], dtype=pl.List(pl.UInt32)),
+                pl.Series("scores", [], dtype=pl.List(pl.Float32)),
+                pl.Series("mention", [], dtype=pl.String),
+            )
+        return frame.select("row", "start", "end", "mention", "alias", "nodes", "scores")
+
+    def count(self, texts: Any, *, threads: int | None = None) -> int:
+        """How many mentions the texts hold (no candidates, no objects): for benchmarks."""
+        return self._core._count(_texts(texts), threads=threads)
+
+
+def _split(values: Any, lengths: Any) -> list[list[Any]]:
+    out, at = [], 0
+    flat = values.to_list()
+    for n in lengths.to_list():
+        out.append(flat[at : at + n])
+        at += n
+    return out
+
+
+def linker_for(graph: Any, **options: Any) -> Linker:
+    """The linker of an opened graph, built once per graph object and options."""
+    key = ("_kale_linker", tuple(sorted(options.items())))
+    cache = getattr(graph, "__dict__", None)
+    if cache is not None and key in cache:
+        return cache[key]
+    linker = Linker.build(graph, **options)
+    if cache is not None:
+        cache[key] = linker
+    return linker

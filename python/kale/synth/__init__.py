@@ -1,0 +1,1 @@
+"""Knowledge-induced rationale synthesis (KALE Part 1)."""

