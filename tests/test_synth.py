@@ -171,22 +171,10 @@ def test_killed_run_resumes_without_gaps_or_duplicates(wordnet_graph, server, tm
     assert "sk-test-secret" not in done.stdout + done.stderr
 
 
-def test_transformers_writer_with_a_tiny_model(tmp_path):
-    torch = pytest.importorskip("torch")
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
+def test_transformers_writer_with_a_tiny_model(tiny_model_dir):
     from kale.synth.writers import TransformersWriter
 
-    words = "<unk> <pad> <eos> the dog barks because it is a why".split()
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>")
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(words), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2))
-    model.save_pretrained(tmp_path / "m")
-    fast.save_pretrained(tmp_path / "m")
-    w = TransformersWriter(str(tmp_path / "m"), max_new_tokens=5, batch_size=2)
+    w = TransformersWriter(str(tiny_model_dir), max_new_tokens=5, batch_size=2)
     out = w.write(["why the dog barks", "the dog", "dog"], [[], [], []], ["a", "b", "c"])
     assert len(out) == 3 and all(o.text is not None and o.error is None for o in out)
     assert out == w.write(["why the dog barks", "the dog", "dog"], [[], [], []], ["a", "b", "c"]), "greedy decoding is deterministic"

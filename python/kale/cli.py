@@ -16,6 +16,7 @@ from kale.eval.cli import eval_command, report_command  # noqa: E402
 from kale.link_cli import link_command  # noqa: E402
 from kale.paths_cli import paths_command  # noqa: E402
 from kale.quickstart import quickstart  # noqa: E402
+from kale.run import run_command  # noqa: E402
 from kale.synth.cli import synth_command  # noqa: E402
 from kale.train.cli import train_command  # noqa: E402
 
@@ -25,6 +26,7 @@ main.add_command(report_command)
 main.add_command(link_command)
 main.add_command(paths_command)
 main.add_command(quickstart)
+main.add_command(run_command)
 main.add_command(synth_command)
 main.add_command(train_command)
 

