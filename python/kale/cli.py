@@ -20,6 +20,12 @@ from kale.run import run_command  # noqa: E402
 from kale.synth.cli import synth_command  # noqa: E402
 from kale.train.cli import train_command  # noqa: E402
 
+from kale.cli_errors import friendly_errors  # noqa: E402
+
+# kale train handles its own errors; missing optional modules still get one clear line.
+for _command in (train_command,):
+    _command.callback = friendly_errors(_command.callback)
+
 main.add_command(kg)
 main.add_command(eval_command)
 main.add_command(report_command)

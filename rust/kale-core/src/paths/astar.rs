@@ -16,7 +16,7 @@ use rand::seq::IndexedRandom;
 use rand::SeedableRng;
 use rustc_hash::FxHashMap;
 
-use super::neighbours::{neighbours, Filter};
+use super::neighbours::{distances, neighbours, Filter};
 use super::{Budget, Path, SearchOptions, SearchResult};
 use crate::store::Graph;
 
@@ -30,14 +30,14 @@ pub(crate) struct Heuristic {
 impl Heuristic {
     fn new(g: &Graph, targets: &[u32], o: &SearchOptions, budget: &mut Budget) -> Result<Heuristic, String> {
         let everything = Filter::default();
-        let around = bfs(g, targets, o.anchor_hops, &everything, budget)?;
+        let around = distances(g, targets, o.anchor_hops, &everything, false, budget)?;
         let mut pool: Vec<u32> = around.keys().copied().collect();
         pool.sort_unstable();
         let mut rng = rand::rngs::StdRng::seed_from_u64(o.seed);
         let anchors: Vec<u32> = pool.choose_multiple(&mut rng, o.anchors).copied().collect();
         let mut anchor_dist = Vec::with_capacity(anchors.len());
         for &a in &anchors {
-            anchor_dist.push(bfs(g, &[a], o.anchor_depth, &everything, budget)?);
+            anchor_dist.push(distances(g, &[a], o.anchor_depth, &everything, false, budget)?);
         }
         let to_targets = anchor_dist.iter().map(|d| targets.iter().map(|t| d.get(t).copied()).collect()).collect();
         Ok(Heuristic { anchor_dist, to_targets })
@@ -60,28 +60,6 @@ impl Heuristic {
             .min()
             .unwrap_or(0)
     }
-}
-
-/// Breadth-first distances from `roots` up to `depth` (budgeted).
-fn bfs(g: &Graph, roots: &[u32], depth: u32, f: &Filter, budget: &mut Budget) -> Result<FxHashMap<u32, u32>, String> {
-    let mut dist: FxHashMap<u32, u32> = roots.iter().map(|&r| (r, 0)).collect();
-    let mut frontier = roots.to_vec();
-    let mut scratch = Vec::new();
-    for d in 1..=depth {
-        let mut next = Vec::new();
-        for &u in &frontier {
-            budget.spend()?;
-            neighbours(g, u, f, false, &mut scratch);
-            for &v in &scratch {
-                if let std::collections::hash_map::Entry::Vacant(e) = dist.entry(v) {
-                    e.insert(d);
-                    next.push(v);
-                }
-            }
-        }
-        frontier = next;
-    }
-    Ok(dist)
 }
 
 /// For tests: the heuristic's value at every node of `nodes`.

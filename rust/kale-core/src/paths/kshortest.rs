@@ -5,35 +5,9 @@
 
 use rustc_hash::FxHashMap;
 
-use super::neighbours::neighbours;
+use super::neighbours::{distances, neighbours};
 use super::{Budget, Path, SearchOptions, SearchResult};
 use crate::store::Graph;
-
-/// Distance to the nearest target for every node within `depth` hops of one,
-/// through non-hub intermediates (hubs get a distance only if they are targets).
-pub(crate) fn distances_to(g: &Graph, targets: &[u32], depth: u32, o: &SearchOptions, backward: bool, budget: &mut Budget) -> Result<FxHashMap<u32, u32>, String> {
-    let mut dist: FxHashMap<u32, u32> = targets.iter().map(|&t| (t, 0)).collect();
-    let mut frontier = targets.to_vec();
-    let mut scratch = Vec::new();
-    for d in 1..=depth {
-        let mut next = Vec::new();
-        for &u in &frontier {
-            if d > 1 && o.filter.is_hub(g, u) {
-                continue;
-            }
-            budget.spend()?;
-            neighbours(g, u, &o.filter, backward, &mut scratch);
-            for &v in &scratch {
-                if !dist.contains_key(&v) {
-                    dist.insert(v, d);
-                    next.push(v);
-                }
-            }
-        }
-        frontier = next;
-    }
-    Ok(dist)
-}
 
 struct Walk<'a> {
     g: &'a Graph,
@@ -82,7 +56,7 @@ impl Walk<'_> {
 }
 
 pub fn k_shortest(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget) -> SearchResult {
-    let dist = match distances_to(g, targets, o.max_hops - 1, o, true, budget) {
+    let dist = match distances(g, targets, o.max_hops - 1, &o.filter, true, budget) {
         Ok(d) => d,
         Err(reason) => return SearchResult { truncated: true, reason: Some(reason), ..Default::default() },
     };

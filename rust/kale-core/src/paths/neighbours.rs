@@ -1,6 +1,9 @@
 //! The neighbourhood a search sees: edges filtered by relation and direction, and
 //! the hub cap that keeps searches from expanding through nodes like "human".
 
+use rustc_hash::FxHashMap;
+
+use super::Budget;
 use crate::store::{Dir, Graph};
 
 #[derive(Clone, Debug, Default)]
@@ -62,4 +65,30 @@ pub fn edge_between(g: &Graph, u: u32, v: u32, f: &Filter) -> Option<(u16, bool)
         return None;
     }
     lowest(v, u).map(|r| (r, false))
+}
+
+/// Breadth-first distances from `roots` up to `depth` hops (budgeted). Hubs under the
+/// filter's cap get a distance but are not expanded, except the roots themselves.
+pub(crate) fn distances(g: &Graph, roots: &[u32], depth: u32, f: &Filter, backward: bool, budget: &mut Budget) -> Result<FxHashMap<u32, u32>, String> {
+    let mut dist: FxHashMap<u32, u32> = roots.iter().map(|&r| (r, 0)).collect();
+    let mut frontier = roots.to_vec();
+    let mut scratch = Vec::new();
+    for d in 1..=depth {
+        let mut next = Vec::new();
+        for &u in &frontier {
+            if d > 1 && f.is_hub(g, u) {
+                continue;
+            }
+            budget.spend()?;
+            neighbours(g, u, f, backward, &mut scratch);
+            for &v in &scratch {
+                if let std::collections::hash_map::Entry::Vacant(e) = dist.entry(v) {
+                    e.insert(d);
+                    next.push(v);
+                }
+            }
+        }
+        frontier = next;
+    }
+    Ok(dist)
 }
