@@ -101,12 +101,12 @@ def _bar_chart(path: Path, groups: list[str], series: dict[str, list[dict | None
         ax.bar(xs, ys, width, yerr=err, capsize=3, label=run)
     ax.set_xticks(range(len(groups)), [_label(g) for g in groups])
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_title(title, fontsize="medium", wrap=True)
     ax.set_ylim(0, 100)
     ax.legend(fontsize="small")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 
