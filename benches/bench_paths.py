@@ -63,11 +63,11 @@ def py_all_shortest(adj, s, t, max_hops, hub_cap=None):
     return []
 
 
-def py_k_shortest(adj, s, t, max_hops, k):
-    """The k shortest simple s-t paths within max_hops: DFS by length, pruned by BFS distance to t."""
-    dist = {t: 0}
-    front = [t]
-    for d in range(1, max_hops):
+def bfs_distances(adj, root, depth, limit=None):
+    """Hop distances from root up to depth (stopping early past `limit` nodes)."""
+    dist = {root: 0}
+    front = [root]
+    for d in range(1, depth + 1):
         nxt = []
         for u in front:
             for v in adj[u]:
@@ -75,6 +75,14 @@ def py_k_shortest(adj, s, t, max_hops, k):
                     dist[v] = d
                     nxt.append(v)
         front = nxt
+        if limit is not None and len(dist) > limit:
+            break
+    return dist
+
+
+def py_k_shortest(adj, s, t, max_hops, k):
+    """The k shortest simple s-t paths within max_hops: DFS by length, pruned by BFS distance to t."""
+    dist = bfs_distances(adj, t, max_hops - 1)
     found = []
 
     def walk(path, length):
@@ -132,18 +140,7 @@ def queries(adj, count, seed):
     out = []
     while any(want.values()):
         s = int(rng.integers(len(adj)))
-        dist = {s: 0}
-        front = [s]
-        for d in range(1, 5):
-            nxt = []
-            for u in front:
-                for v in adj[u]:
-                    if v not in dist:
-                        dist[v] = d
-                        nxt.append(v)
-            front = nxt
-            if len(dist) > 200_000:
-                break
+        dist = bfs_distances(adj, s, 4, limit=200_000)
         for d in (1, 2, 3, 4):
             layer = [v for v, dv in dist.items() if dv == d]
             if want[d] and layer:

@@ -19,15 +19,18 @@ struct Side {
     parents: FxHashMap<u32, (u32, u32)>,
     pool: Vec<u32>,
     frontier: Vec<u32>,
+    /// Sum of the frontier's degrees: the work of expanding it, kept with it so the
+    /// side that is not expanded is not summed again every level.
+    cost: u64,
     depth: u32,
     backward: bool,
 }
 
 impl Side {
-    fn new(roots: &[u32], backward: bool) -> Side {
+    fn new(g: &Graph, roots: &[u32], backward: bool) -> Side {
         let mut parents = FxHashMap::with_capacity_and_hasher(64, Default::default());
         parents.extend(roots.iter().map(|&r| (r, (0, 0))));
-        Side { parents, pool: Vec::with_capacity(64), frontier: roots.to_vec(), depth: 0, backward }
+        Side { parents, pool: Vec::with_capacity(64), frontier: roots.to_vec(), cost: frontier_cost(g, roots), depth: 0, backward }
     }
 
     fn parents_of(&self, node: u32) -> &[u32] {
@@ -61,15 +64,15 @@ impl Side {
 }
 
 pub fn all_shortest(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget) -> SearchResult {
-    let mut fwd = Side::new(sources, false);
-    let mut bwd = Side::new(targets, true);
+    let mut fwd = Side::new(g, sources, false);
+    let mut bwd = Side::new(g, targets, true);
     let endpoint = |n: u32| sources.binary_search(&n).is_ok() || targets.binary_search(&n).is_ok();
     let mut scratch = Vec::new();
     while fwd.depth + bwd.depth < o.max_hops {
         if fwd.frontier.is_empty() || bwd.frontier.is_empty() {
             return SearchResult { reason: Some("no path: the two searches cannot meet".into()), ..Default::default() };
         }
-        let forward_turn = frontier_cost(g, &fwd.frontier) <= frontier_cost(g, &bwd.frontier);
+        let forward_turn = fwd.cost <= bwd.cost;
         let (this, other) = if forward_turn { (&mut fwd, &bwd) } else { (&mut bwd, &fwd) };
         // (new node, parent) pairs, grouped by node below: cheaper than a map of Vecs.
         let mut next: Vec<(u32, u32)> = Vec::new();
@@ -100,6 +103,7 @@ pub fn all_shortest(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptio
             frontier.push(v);
         }
         let meeting: Vec<u32> = frontier.iter().copied().filter(|v| other.parents.contains_key(v)).collect();
+        this.cost = frontier_cost(g, &frontier);
         this.frontier = frontier;
         if !meeting.is_empty() {
             return join(&fwd, &bwd, &meeting, o.max_paths);
