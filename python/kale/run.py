@@ -32,7 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "synth": {"split": "train", "limit": 160, "writer": "transformers", "method": "astar", "max_hops": 3, "max_paths": 5, "batch_size": 16},
     "arms": ["ka"],
     "train": {"max_steps": 40, "micro_batch_size": 4, "learning_rate": 1e-5, "lr_schedule": "constant"},
-    "eval": {"bench": "csqa", "limit": 400, "mode": "auto", "threads": 0},
+    "eval": {"bench": "csqa", "split": None, "limit": 400, "mode": "auto", "threads": 0},
 }
 ARMS = {"ka": "ka", "sft": "sft", "rationale-sft": "rationale-sft", "ka+sft": "ka+sft"}
 

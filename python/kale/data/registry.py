@@ -114,6 +114,14 @@ _BUILTIN: dict[str, Callable[[str, Path | None], list[Question]]] = {
 }
 
 
+def split_of(entry: str) -> tuple[str, str | None]:
+    """`arc_easy:validation` names a benchmark and its split; a plain name or a file path has no split."""
+    name, sep, split = entry.rpartition(":")
+    if sep and name in BENCHMARKS:
+        return name, split
+    return entry, None
+
+
 def benchmark_names() -> list[str]:
     return list(BENCHMARKS)
 

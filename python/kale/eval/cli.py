@@ -27,7 +27,7 @@ def _parse_data(values: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("eval")
 @click.option("--model", required=True, help="HF model folder, a .gguf file, or the alias smollm2-135m-instruct.")
-@click.option("--bench", required=True, help="Comma-separated benchmarks: absr, csqa, arc_easy, arc_challenge, "
+@click.option("--bench", required=True, help="Comma-separated benchmarks, each optionally NAME:SPLIT: absr, csqa, arc_easy, arc_challenge, "
               "obqa, mmlu, race_h, race_m, bbh, or paths of data files in a supported schema.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run folder; results.json is written there.")
@@ -60,14 +60,14 @@ def _parse_data(values: tuple[str, ...]) -> dict[str, str]:
 def eval_command(model, bench, out, split, limit, shots, mode, chat, batch_size, data, facts, facts_column,
                  id_column, distractors, device, threads, dtype, max_new_tokens, seed, bootstrap, name):
     """Evaluate MODEL on benchmarks; write OUT/results.json (metrics with 95% CIs, per-question records)."""
-    from kale.data.registry import BENCHMARKS, get_benchmark
+    from kale.data.registry import BENCHMARKS, get_benchmark, split_of
     from kale.eval.models import resolve_model
 
     benches = [b.strip() for b in bench.split(",") if b.strip()]
     if not benches:
         raise KaleValueError(f"--bench is empty; accepted: {', '.join(BENCHMARKS)}")
     for b in benches:
-        if b not in BENCHMARKS and not Path(b).exists():
+        if split_of(b)[0] not in BENCHMARKS and not Path(b).exists():
             get_benchmark(b)  # raises with the accepted names
     data_paths = _parse_data(data)
     resolve_model(model)  # fail on a bad path before the slow imports

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kale.data.registry import BENCHMARKS, get_benchmark, load_benchmark
+from kale.data.registry import BENCHMARKS, get_benchmark, load_benchmark, split_of
 from kale.data.schema import Question
 from kale.eval.generative import exact_match, extract_answer
 from kale.eval.prompts import build_prompt, canonical_mode
@@ -118,11 +118,14 @@ def evaluate(model, tokenizer, benches: list[str], cfg: EvalConfig = EvalConfig(
              limit: int | None = None, data_paths: dict[str, str] | None = None, progress=print) -> dict:
     """Evaluate on each named benchmark (or data file). Returns the results dict."""
     data_paths = data_paths or {}
-    unknown = [b for b in benches if b not in BENCHMARKS and not Path(b).exists()]
+    unknown = [b for b in benches if split_of(b)[0] not in BENCHMARKS and not Path(b).exists()]
     if unknown:
         get_benchmark(unknown[0])  # raises with the list of accepted names
     results: dict[str, dict] = {}
-    for name in benches:
+    default_split = split
+    for entry in benches:
+        name, split = split_of(entry)
+        split = split or default_split
         spec = BENCHMARKS.get(name)
         questions = load_benchmark(name, split=split, path=data_paths.get(name), limit=limit)
         if not questions:
