@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from kale import Graph
 from kale.exceptions import EntityNotFoundError, KaleValueError
+from kale.paths import Path
 
 graphs = st.lists(st.tuples(st.integers(0, 11), st.integers(0, 2), st.integers(0, 11)), min_size=1, max_size=40)
 
@@ -197,3 +198,49 @@ def test_bad_queries_are_clear(wordnet_graph):
         g.paths("dog", "cat", method="dijkstra")
     r = g.paths("dog.n.01", "dog.n.01")
     assert not r.paths and r.reason == "every target is also a source"
+
+
+def test_results_are_values_that_pickle(wordnet_graph):
+    import pickle
+
+    g = wordnet_graph
+    r = g.paths("dog.n.01", ["cat.n.01", "wolf.n.01"], max_hops=4, max_paths=3)
+    again = pickle.loads(pickle.dumps(r))
+    assert again.paths == r.paths and again.truncated == r.truncated and again.reason == r.reason
+    assert again.sources == r.sources and again.targets == r.targets and again.expanded == r.expanded
+    p = r.paths[0]
+    assert pickle.loads(pickle.dumps(p)) == p and hash(pickle.loads(pickle.dumps(p))) == hash(p)
+    assert len({p, Path(p.nodes, p.relations, p.forward)}) == 1
+    assert list(r) == list(r.paths) and r[0] == p and len(r) == len(r.paths)
+    assert p.hops == len(p.nodes) - 1 == len(p.triples())
+    with pytest.raises(KaleValueError, match="needs 1 relations"):
+        Path((1, 2), (), ())
+
+
+def test_options_object_matches_keywords(wordnet_graph):
+    g = wordnet_graph
+    kwargs = dict(method="k_shortest", max_hops=4, max_paths=7, timeout=None, exclude_relations=["hyponym"])
+    opts = g.path_options(**kwargs)
+    queries = [("dog.n.01", "cat.n.01"), ("sun.n.01", "light.n.01"), (5, 77)]
+    assert [g.paths(s, t, options=opts).paths for s, t in queries] == [g.paths(s, t, **kwargs).paths for s, t in queries]
+    assert [r.paths for r in g.paths_batch(queries, options=opts)] == [g.paths(s, t, **kwargs).paths for s, t in queries]
+    hyponym = g.relation_index("hyponym")
+    assert all(hyponym not in p.relations for s, t in queries for p in g.paths(s, t, options=opts))
+
+
+def test_bad_options_are_clear(wordnet_graph):
+    g = wordnet_graph
+    with pytest.raises(KaleValueError, match="unknown search option 'max_hop'"):
+        g.paths("dog", "cat", max_hop=3)
+    with pytest.raises(KaleValueError, match="max_paths must be a non-negative integer, not -1"):
+        g.paths("dog", "cat", max_paths=-1)
+    with pytest.raises(KaleValueError, match="timeout must be a positive number"):
+        g.paths("dog", "cat", timeout=0)
+    with pytest.raises(KaleValueError, match="relations: unknown relation 'no such relation'"):
+        g.paths("dog", "cat", relations=["no such relation"])
+    with pytest.raises(KaleValueError, match="options= or keyword options, not both"):
+        g.paths("dog", "cat", options=g.path_options(), max_hops=2)
+    with pytest.raises(KaleValueError, match=r"queries\[1\]: expected a \(sources, targets\) pair"):
+        g.paths_batch([("dog", "cat"), "dog"])
+    with pytest.raises(KaleValueError, match="targets: node index -1 is out of range"):
+        g.paths("dog", -1)

@@ -142,47 +142,6 @@ class Graph(_core.Graph):
         nodes, relations, outgoing = self.neighbours(node, direction, relation)
         return [Edge(int(n), int(r), bool(o)) for n, r, o in zip(nodes, relations, outgoing)]
 
-    def path_options(self, **options: Any) -> _core.PathOptions:
-        """Search options (see `paths`); relation ids or labels become relation indices."""
-        key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
-        cache = self.__dict__.setdefault("_options_cache", {})
-        if key not in cache:
-            if len(cache) > 64:
-                cache.clear()
-            cache[key] = self._make_path_options(dict(options))
-        return cache[key]
-
-    def _make_path_options(self, options: dict[str, Any]) -> _core.PathOptions:
-        for key in ("relations", "exclude_relations"):
-            if options.get(key) is not None:
-                options[key] = [r if isinstance(r, int) else self.relation_index(r) for r in options[key]]
-        method = options.get("method", "shortest")
-        if method not in paths_module.METHODS:
-            raise KaleValueError(f"method must be one of {', '.join(paths_module.METHODS)}, not {method!r}")
-        return _core.PathOptions(**options)
-
-    def paths(self, sources: Any, targets: Any, **options: Any) -> paths_module.PathResult:
-        """Paths from any source to any target, shortest first.
-
-        Sources and targets: a node index, an id or label, or an iterable of them.
-        Options: method ("shortest": all shortest paths, exact, the default;
-        "k_shortest": the max_paths shortest simple paths; "astar": the paper's
-        multi-path A*), max_hops (3), max_paths (10), max_expansions (1,000,000),
-        timeout (5.0 s or None), directed (False: edges are walked both ways, each
-        hop's direction recorded), relations / exclude_relations (ids or labels),
-        hub_cap (do not pass through nodes of higher degree), and for astar: anchors
-        (4), anchor_hops (2), anchor_depth (3), seed (0).
-        """
-        s = paths_module.resolve_set(self, sources, "sources")
-        t = paths_module.resolve_set(self, targets, "targets")
-        return paths_module.from_raw(self._paths(s, t, self.path_options(**options)), s, t)
-
-    def paths_batch(self, queries: Sequence[tuple[Any, Any]], *, threads: int | None = None, **options: Any) -> list[paths_module.PathResult]:
-        """`paths` for many (sources, targets) pairs on parallel threads, without the GIL."""
-        resolved = [(paths_module.resolve_set(self, s, "sources"), paths_module.resolve_set(self, t, "targets")) for s, t in queries]
-        raws = self._paths_batch(resolved, self.path_options(**options), threads)
-        return [paths_module.from_raw(r, s, t) for r, (s, t) in zip(raws, resolved)]
-
     def verbalise(self, path: paths_module.Path) -> str:
         """`the Sun –emits→ light ←part of– white light`."""
         return paths_module.verbalise(self, path)

@@ -46,6 +46,8 @@ fn generate(py: Python<'_>, out: PathBuf, nodes: u64, edges: u64, relations: u64
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<graph::PyGraph>()?;
     m.add_class::<paths::PyPathOptions>()?;
+    m.add_class::<paths::PyPath>()?;
+    m.add_class::<paths::PyPathResult>()?;
     m.add_class::<link::PyLinker>()?;
     m.add_function(wrap_pyfunction!(build, m)?)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;

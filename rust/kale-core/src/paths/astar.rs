@@ -30,14 +30,17 @@ pub(crate) struct Heuristic {
 impl Heuristic {
     fn new(g: &Graph, targets: &[u32], o: &SearchOptions, budget: &mut Budget) -> Result<Heuristic, String> {
         let everything = Filter::default();
-        let around = distances(g, targets, o.anchor_hops, &everything, false, budget)?;
+        let mut around = FxHashMap::default();
+        distances(g, targets, o.anchor_hops, &everything, false, budget, &mut around)?;
         let mut pool: Vec<u32> = around.keys().copied().collect();
         pool.sort_unstable();
         let mut rng = rand::rngs::StdRng::seed_from_u64(o.seed);
         let anchors: Vec<u32> = pool.choose_multiple(&mut rng, o.anchors).copied().collect();
         let mut anchor_dist = Vec::with_capacity(anchors.len());
         for &a in &anchors {
-            anchor_dist.push(distances(g, &[a], o.anchor_depth, &everything, false, budget)?);
+            let mut dist = FxHashMap::default();
+            distances(g, &[a], o.anchor_depth, &everything, false, budget, &mut dist)?;
+            anchor_dist.push(dist);
         }
         let to_targets = anchor_dist.iter().map(|d| targets.iter().map(|t| d.get(t).copied()).collect()).collect();
         Ok(Heuristic { anchor_dist, to_targets })

@@ -1,10 +1,15 @@
 //! The k shortest simple paths up to max_hops: a depth-first enumeration by
-//! increasing length, pruned by each node's distance to the targets (a backward
-//! breadth-first search), so only branches that can still arrive in time are walked.
-//! Paths come shortest first, ties in ascending node order.
+//! increasing length, pruned by each node's distance to the targets, so only
+//! branches that can still arrive in time are walked. Paths come shortest first,
+//! ties in ascending node order.
+//!
+//! The distances come from a backward breadth-first search of only half the hops
+//! (`reach`): the walk prunes a step when the hops it has left are within that
+//! reach and the node is farther, and walks freely before. So each end does about
+//! half the work, as in a bidirectional search, instead of one search of
+//! max_hops - 1 levels from the targets that, past a hub, touches most of the graph.
 
-use rustc_hash::FxHashMap;
-
+use super::marks::{with_two, Marks};
 use super::neighbours::{distances, neighbours};
 use super::{Budget, Path, SearchOptions, SearchResult};
 use crate::store::Graph;
@@ -13,7 +18,9 @@ struct Walk<'a> {
     g: &'a Graph,
     o: &'a SearchOptions,
     targets: &'a [u32],
-    dist: FxHashMap<u32, u32>,
+    dist: &'a Marks,
+    /// The depth of the backward search: `dist` holds every node within it.
+    reach: u32,
     stack: Vec<u32>,
     found: Vec<Path>,
     want: usize,
@@ -40,7 +47,8 @@ impl Walk<'_> {
         neighbours(self.g, u, &self.o.filter, false, &mut next);
         for &v in &next {
             let remaining = length - depth - 1;
-            if self.dist.get(&v).is_some_and(|&d| d <= remaining) && !self.stack.contains(&v) {
+            let can_arrive = remaining > self.reach || self.dist.get(v).is_some_and(|d| d <= remaining);
+            if can_arrive && !self.stack.contains(&v) {
                 self.stack.push(v);
                 let r = self.extend(length, budget);
                 self.stack.pop();
@@ -56,12 +64,17 @@ impl Walk<'_> {
 }
 
 pub fn k_shortest(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget) -> SearchResult {
-    let dist = match distances(g, targets, o.max_hops - 1, &o.filter, true, budget) {
-        Ok(d) => d,
-        Err(reason) => return SearchResult { truncated: true, reason: Some(reason), ..Default::default() },
-    };
+    with_two(g.node_count(), |dist, _| walk(g, sources, targets, o, budget, dist))
+}
+
+fn walk(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget, dist: &mut Marks) -> SearchResult {
+    let reach = o.max_hops / 2;
+    if let Err(reason) = distances(g, targets, reach, &o.filter, true, budget, dist) {
+        return SearchResult { truncated: true, reason: Some(reason), ..Default::default() };
+    }
+    let dist = &*dist;
     let want = o.max_paths + 1; // one more than asked proves whether any were cut
-    let mut walk = Walk { g, o, targets, dist, stack: Vec::new(), found: Vec::new(), want, scratch: Vec::new() };
+    let mut walk = Walk { g, o, targets, dist, reach, stack: Vec::new(), found: Vec::new(), want, scratch: Vec::new() };
     'lengths: for length in 1..=o.max_hops {
         for &s in sources {
             walk.stack = vec![s];

@@ -11,6 +11,7 @@
 mod astar;
 mod bidirectional;
 mod kshortest;
+mod marks;
 mod neighbours;
 
 use std::time::{Duration, Instant};
@@ -78,7 +79,7 @@ impl Default for SearchOptions {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Path {
     pub nodes: Vec<u32>,
     pub relations: Vec<u16>,

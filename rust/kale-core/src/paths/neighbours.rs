@@ -1,8 +1,7 @@
 //! The neighbourhood a search sees: edges filtered by relation and direction, and
 //! the hub cap that keeps searches from expanding through nodes like "human".
 
-use rustc_hash::FxHashMap;
-
+use super::marks::Depths;
 use super::Budget;
 use crate::store::{Dir, Graph};
 
@@ -31,24 +30,31 @@ impl Filter {
 /// Distinct neighbours of `n` in ascending order. `backward` walks edges against
 /// their direction (for a directed search from the targets).
 pub fn neighbours(g: &Graph, n: u32, f: &Filter, backward: bool, out: &mut Vec<u32>) {
+    neighbours_unordered(g, n, f, backward, out);
+    out.sort_unstable();
+    out.dedup();
+}
+
+/// The neighbours of `n` in storage order, with repeats where parallel edges join
+/// them: for searches that order and dedupe on their own, sorting here is wasted.
+pub fn neighbours_unordered(g: &Graph, n: u32, f: &Filter, backward: bool, out: &mut Vec<u32>) {
     out.clear();
     let dirs: &[Dir] = match (f.directed, backward) {
         (false, _) => &[Dir::Out, Dir::In],
         (true, false) => &[Dir::Out],
         (true, true) => &[Dir::In],
     };
+    let node_count = g.node_count();
+    let every_relation = f.allow.is_none() && f.deny.is_empty();
     for &d in dirs {
         let (ns, rs) = g.neighbours(n, d);
-        let node_count = g.node_count();
-        for (&x, &r) in ns.iter().zip(rs) {
-            // A corrupted file may hold an out-of-range id; skip it rather than panic.
-            if x < node_count && x != n && f.relation_ok(r) {
-                out.push(x);
-            }
+        // A corrupted file may hold an out-of-range id; skip it rather than panic.
+        if every_relation {
+            out.extend(ns.iter().copied().filter(|&x| x < node_count && x != n));
+        } else {
+            out.extend(ns.iter().zip(rs).filter(|&(&x, &r)| x < node_count && x != n && f.relation_ok(r)).map(|(&x, _)| x));
         }
     }
-    out.sort_unstable();
-    out.dedup();
 }
 
 /// The edge that labels the hop u -> v: the out-edge with the lowest relation, else
@@ -67,11 +73,10 @@ pub fn edge_between(g: &Graph, u: u32, v: u32, f: &Filter) -> Option<(u16, bool)
     lowest(v, u).map(|r| (r, false))
 }
 
-/// Breadth-first distances from `roots` up to `depth` hops (budgeted). Hubs under the
-/// filter's cap get a distance but are not expanded, except the roots themselves.
-pub(crate) fn distances(g: &Graph, roots: &[u32], depth: u32, f: &Filter, backward: bool, budget: &mut Budget) -> Result<FxHashMap<u32, u32>, String> {
-    let mut dist: FxHashMap<u32, u32> = roots.iter().map(|&r| (r, 0)).collect();
-    let mut frontier = roots.to_vec();
+/// Breadth-first distances from `roots` up to `depth` hops (budgeted) into `dist`.
+/// Hubs under the filter's cap get a distance but are not expanded, except the roots.
+pub(crate) fn distances(g: &Graph, roots: &[u32], depth: u32, f: &Filter, backward: bool, budget: &mut Budget, dist: &mut impl Depths) -> Result<(), String> {
+    let mut frontier: Vec<u32> = roots.iter().copied().filter(|&r| dist.mark(r, 0)).collect();
     let mut scratch = Vec::new();
     for d in 1..=depth {
         let mut next = Vec::new();
@@ -80,15 +85,10 @@ pub(crate) fn distances(g: &Graph, roots: &[u32], depth: u32, f: &Filter, backwa
                 continue;
             }
             budget.spend()?;
-            neighbours(g, u, f, backward, &mut scratch);
-            for &v in &scratch {
-                if let std::collections::hash_map::Entry::Vacant(e) = dist.entry(v) {
-                    e.insert(d);
-                    next.push(v);
-                }
-            }
+            neighbours_unordered(g, u, f, backward, &mut scratch);
+            next.extend(scratch.iter().copied().filter(|&v| dist.mark(v, d)));
         }
         frontier = next;
     }
-    Ok(dist)
+    Ok(())
 }

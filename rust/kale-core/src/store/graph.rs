@@ -57,6 +57,7 @@ impl<T: Pod> Array<T> {
         Ok(Array { map, _t: PhantomData })
     }
 
+    #[inline]
     fn as_slice(&self) -> &[T] {
         match &self.map {
             None => &[],
@@ -115,6 +116,7 @@ impl Adjacency {
         Ok(adj)
     }
 
+    #[inline]
     fn of(&self, node: u32) -> (&[u32], &[u16]) {
         let o = self.offsets.as_slice();
         let i = node as usize;
@@ -298,6 +300,7 @@ impl Graph {
         self.find_by_name(entity).first().copied().ok_or_else(|| KaleError::NotFound(entity.to_string()))
     }
 
+    #[inline]
     pub fn neighbours(&self, node: u32, dir: Dir) -> (&[u32], &[u16]) {
         match dir {
             Dir::Out => self.out.of(node),
@@ -312,6 +315,7 @@ impl Graph {
         }
     }
 
+    #[inline]
     pub fn degree(&self, node: u32) -> u64 {
         (self.out.of(node).0.len() + self.inn.of(node).0.len()) as u64
     }
