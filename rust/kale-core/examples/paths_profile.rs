@@ -24,6 +24,7 @@ fn main() -> kale_core::Result<()> {
         }
     }
     times.sort_by(f64::total_cmp);
-    println!("{} searches: p50 {:.2} µs, p95 {:.2} µs", times.len(), times[times.len() / 2], times[times.len() * 95 / 100]);
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    println!("{} searches: p50 {:.2} µs, p95 {:.2} µs, p99 {:.2} µs, mean {mean:.2} µs", times.len(), times[times.len() / 2], times[times.len() * 95 / 100], times[times.len() * 99 / 100]);
     Ok(())
 }

@@ -13,8 +13,10 @@
 //! (node, parent) pair while expanding, since only the few nodes on shortest paths
 //! are ever walked back.
 
+use rustc_hash::FxHashMap;
+
 use super::marks::{with_two, Marks};
-use super::neighbours::{neighbours_unordered, Filter};
+use super::neighbours::{each_neighbour, Filter};
 use super::{Budget, Path, SearchOptions, SearchResult};
 use crate::store::Graph;
 
@@ -42,38 +44,59 @@ impl<'m> Side<'m> {
     }
 
     /// The nodes one level closer to this side's roots that reached `node`, ascending.
-    fn parents(&self, g: &Graph, f: &Filter, node: u32, scratch: &mut Vec<u32>) {
-        let Some(d) = self.depth_of.get(node) else { return scratch.clear() };
-        // Walking the edges the other way finds who reached `node` along them.
-        neighbours_unordered(g, node, f, !self.backward, scratch);
-        // A parent was expanded: a root, or a node under the hub cap.
-        scratch.retain(|&p| d > 0 && self.depth_of.get(p) == Some(d - 1) && (d == 1 || !f.is_hub(g, p)));
-        scratch.sort_unstable();
-        scratch.dedup();
+    fn parents(&self, g: &Graph, f: &Filter, node: u32, out: &mut Vec<u32>) {
+        out.clear();
+        let Some(d) = self.depth_of.get(node).filter(|&d| d > 0) else { return };
+        // Walking the edges the other way finds who reached `node` along them; a
+        // parent was expanded, so it is a root or a node under the hub cap.
+        each_neighbour(g, node, f, !self.backward, |p| {
+            if self.depth_of.get(p) == Some(d - 1) && (d == 1 || !f.is_hub(g, p)) {
+                out.push(p);
+            }
+        });
+        out.sort_unstable();
+        out.dedup();
     }
 
     /// Every chain from `node` back to a root (node first), up to `limit` chains, in
-    /// ascending order of the nodes after `node`.
-    fn chains(&self, g: &Graph, f: &Filter, node: u32, limit: usize, out: &mut Vec<Vec<u32>>) {
-        let mut stack = vec![vec![node]];
-        let mut scratch = Vec::new();
-        while let Some(chain) = stack.pop() {
-            let last = *chain.last().unwrap_or(&node);
-            if self.depth_of.get(last) == Some(0) {
-                out.push(chain);
+    /// ascending order of the nodes after `node`, depth first on one `chain` buffer.
+    fn chains(&self, g: &Graph, f: &Filter, node: u32, limit: usize, memo: &mut Parents, chain: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
+        chain.push(node);
+        if self.depth_of.get(node) == Some(0) {
+            out.push(chain.clone());
+        } else {
+            let (start, end) = memo.of(node, |buf| self.parents(g, f, node, buf));
+            for i in start..end {
                 if out.len() >= limit {
-                    return;
+                    break;
                 }
-                continue;
-            }
-            self.parents(g, f, last, &mut scratch);
-            // Reversed so the smallest parent is explored first: a deterministic order.
-            for &p in scratch.iter().rev() {
-                let mut next = chain.clone();
-                next.push(p);
-                stack.push(next);
+                let p = memo.pool[i];
+                self.chains(g, f, p, limit, memo, chain, out);
             }
         }
+        chain.pop();
+    }
+}
+
+/// Each node's parents, found once: chains through a hub would otherwise scan its
+/// edges once per chain. One pool holds every list.
+#[derive(Default)]
+struct Parents {
+    range: FxHashMap<u32, (usize, usize)>,
+    pool: Vec<u32>,
+    buf: Vec<u32>,
+}
+
+impl Parents {
+    fn of(&mut self, node: u32, find: impl FnOnce(&mut Vec<u32>)) -> (usize, usize) {
+        if let Some(&r) = self.range.get(&node) {
+            return r;
+        }
+        find(&mut self.buf);
+        let r = (self.pool.len(), self.pool.len() + self.buf.len());
+        self.pool.extend_from_slice(&self.buf);
+        self.range.insert(node, r);
+        r
     }
 }
 
@@ -85,15 +108,15 @@ fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget
     let mut fwd = Side::new(sources, false, a);
     let mut bwd = Side::new(targets, true, b);
     let endpoint = |n: u32| sources.binary_search(&n).is_ok() || targets.binary_search(&n).is_ok();
-    let mut scratch = Vec::new();
     while fwd.depth + bwd.depth < o.max_hops {
         if fwd.frontier.is_empty() || bwd.frontier.is_empty() {
             return SearchResult { reason: Some("no path: the two searches cannot meet".into()), ..Default::default() };
         }
-        let forward_turn = fwd.cost(g) <= bwd.cost(g);
-        let (this, other) = if forward_turn { (&mut fwd, &bwd) } else { (&mut bwd, &fwd) };
+        let (fc, bc) = (fwd.cost(g), bwd.cost(g));
+        let (this, other, work) = if fc <= bc { (&mut fwd, &bwd, fc) } else { (&mut bwd, &fwd, bc) };
         let depth = this.depth + 1;
-        let mut frontier = Vec::new();
+        // The work bounds the new frontier's size: one allocation per level.
+        let mut frontier = Vec::with_capacity(work.min(1 << 16) as usize);
         let mut meeting = Vec::new();
         for &u in &this.frontier {
             // Endpoints are expanded only as roots; a hub never as an intermediate.
@@ -103,17 +126,16 @@ fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget
             if let Err(reason) = budget.spend() {
                 return SearchResult { truncated: true, reason: Some(reason), ..Default::default() };
             }
-            neighbours_unordered(g, u, &o.filter, this.backward, &mut scratch);
-            for &v in &scratch {
+            each_neighbour(g, u, &o.filter, this.backward, |v| {
                 if this.depth_of.contains(v) || (o.filter.is_hub(g, v) && !endpoint(v)) {
-                    continue;
+                    return;
                 }
                 this.depth_of.mark(v, depth);
                 frontier.push(v);
                 if other.depth_of.contains(v) {
                     meeting.push(v);
                 }
-            }
+            });
         }
         this.depth = depth;
         this.cost = None;
@@ -130,10 +152,11 @@ fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget
 fn join(g: &Graph, f: &Filter, fwd: &Side, bwd: &Side, meeting: &[u32], max_paths: usize) -> SearchResult {
     let limit = max_paths + 1; // one more than asked proves whether any were cut
     let mut paths = Vec::new();
+    let (mut fwd_memo, mut bwd_memo, mut chain) = (Parents::default(), Parents::default(), Vec::new());
     for &m in meeting {
         let (mut heads, mut tails) = (Vec::new(), Vec::new());
-        fwd.chains(g, f, m, limit, &mut heads);
-        bwd.chains(g, f, m, limit, &mut tails);
+        fwd.chains(g, f, m, limit, &mut fwd_memo, &mut chain, &mut heads);
+        bwd.chains(g, f, m, limit, &mut bwd_memo, &mut chain, &mut tails);
         for head in &heads {
             for tail in &tails {
                 let mut nodes: Vec<u32> = head.iter().rev().copied().collect();

@@ -10,7 +10,7 @@
 //! max_hops - 1 levels from the targets that, past a hub, touches most of the graph.
 
 use super::marks::{with_two, Marks};
-use super::neighbours::{distances, neighbours};
+use super::neighbours::{distances, each_neighbour};
 use super::{Budget, Path, SearchOptions, SearchResult};
 use crate::store::Graph;
 
@@ -44,18 +44,25 @@ impl Walk<'_> {
         }
         budget.spend()?;
         let mut next = self.scratch.pop().unwrap_or_default();
-        neighbours(self.g, u, &self.o.filter, false, &mut next);
+        next.clear();
+        // Only the neighbours that can still arrive in time are sorted (ascending, for
+        // the order of the paths): sorting a hub's whole list is most of the work.
+        let remaining = length - depth - 1;
+        let (dist, reach, stack) = (self.dist, self.reach, &self.stack);
+        each_neighbour(self.g, u, &self.o.filter, false, |v| {
+            if (remaining > reach || dist.get(v).is_some_and(|d| d <= remaining)) && !stack.contains(&v) {
+                next.push(v);
+            }
+        });
+        next.sort_unstable();
+        next.dedup();
         for &v in &next {
-            let remaining = length - depth - 1;
-            let can_arrive = remaining > self.reach || self.dist.get(v).is_some_and(|d| d <= remaining);
-            if can_arrive && !self.stack.contains(&v) {
-                self.stack.push(v);
-                let r = self.extend(length, budget);
-                self.stack.pop();
-                r?;
-                if self.found.len() >= self.want {
-                    break;
-                }
+            self.stack.push(v);
+            let r = self.extend(length, budget);
+            self.stack.pop();
+            r?;
+            if self.found.len() >= self.want {
+                break;
             }
         }
         self.scratch.push(next);

@@ -39,6 +39,13 @@ pub fn neighbours(g: &Graph, n: u32, f: &Filter, backward: bool, out: &mut Vec<u
 /// them: for searches that order and dedupe on their own, sorting here is wasted.
 pub fn neighbours_unordered(g: &Graph, n: u32, f: &Filter, backward: bool, out: &mut Vec<u32>) {
     out.clear();
+    out.reserve(g.degree(n) as usize);
+    each_neighbour(g, n, f, backward, |x| out.push(x));
+}
+
+/// Calls `visit` for each neighbour of `n` under the filter, in storage order.
+#[inline]
+pub fn each_neighbour(g: &Graph, n: u32, f: &Filter, backward: bool, mut visit: impl FnMut(u32)) {
     let dirs: &[Dir] = match (f.directed, backward) {
         (false, _) => &[Dir::Out, Dir::In],
         (true, false) => &[Dir::Out],
@@ -50,9 +57,9 @@ pub fn neighbours_unordered(g: &Graph, n: u32, f: &Filter, backward: bool, out: 
         let (ns, rs) = g.neighbours(n, d);
         // A corrupted file may hold an out-of-range id; skip it rather than panic.
         if every_relation {
-            out.extend(ns.iter().copied().filter(|&x| x < node_count && x != n));
+            ns.iter().copied().filter(|&x| x < node_count && x != n).for_each(&mut visit);
         } else {
-            out.extend(ns.iter().zip(rs).filter(|&(&x, &r)| x < node_count && x != n && f.relation_ok(r)).map(|(&x, _)| x));
+            ns.iter().zip(rs).filter(|&(&x, &r)| x < node_count && x != n && f.relation_ok(r)).for_each(|(&x, _)| visit(x));
         }
     }
 }
@@ -60,9 +67,20 @@ pub fn neighbours_unordered(g: &Graph, n: u32, f: &Filter, backward: bool, out: 
 /// The edge that labels the hop u -> v: the out-edge with the lowest relation, else
 /// (undirected searches only) the in-edge with the lowest relation.
 pub fn edge_between(g: &Graph, u: u32, v: u32, f: &Filter) -> Option<(u16, bool)> {
+    // Edges are sorted by (relation, neighbour): a binary search in each relation's
+    // run, lowest relation first, instead of a scan of a hub's whole list.
     let lowest = |from: u32, to: u32| {
         let (ns, rs) = g.neighbours(from, Dir::Out);
-        ns.iter().zip(rs).filter(|(&x, &r)| x == to && f.relation_ok(r)).map(|(_, &r)| r).min()
+        let mut start = 0;
+        while start < rs.len() {
+            let r = rs[start];
+            let end = start + rs[start..].partition_point(|&x| x == r);
+            if f.relation_ok(r) && ns[start..end].binary_search(&to).is_ok() {
+                return Some(r);
+            }
+            start = end;
+        }
+        None
     };
     if let Some(r) = lowest(u, v) {
         return Some((r, true));
