@@ -74,7 +74,7 @@ fn term<'a>(rest: &mut &'a str, what: &str) -> std::result::Result<Term<'a>, Str
     if let Some(body) = s.strip_prefix('<') {
         let end = body.find('>').ok_or_else(|| format!("the {what} IRI has no closing '>'"))?;
         let iri = &body[..end];
-        if iri.contains(|c: char| c == ' ' || c == '<' || c == '"') {
+        if iri.contains([' ', '<', '"']) {
             return Err(format!("the {what} IRI contains a space, '<' or '\"'"));
         }
         *rest = &body[end + 1..];

@@ -60,6 +60,7 @@ impl<'m> Side<'m> {
 
     /// Every chain from `node` back to a root (node first), up to `limit` chains, in
     /// ascending order of the nodes after `node`, depth first on one `chain` buffer.
+    #[allow(clippy::too_many_arguments)] // a recursion's state, passed down as is
     fn chains(&self, g: &Graph, f: &Filter, node: u32, limit: usize, memo: &mut Parents, chain: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
         chain.push(node);
         if self.depth_of.get(node) == Some(0) {
