@@ -178,3 +178,15 @@ def test_transformers_writer_with_a_tiny_model(tiny_model_dir):
     out = w.write(["why the dog barks", "the dog", "dog"], [[], [], []], ["a", "b", "c"])
     assert len(out) == 3 and all(o.text is not None and o.error is None for o in out)
     assert out == w.write(["why the dog barks", "the dog", "dog"], [[], [], []], ["a", "b", "c"]), "greedy decoding is deterministic"
+
+
+def test_ray_engine_without_ray_names_the_extra(wordnet_graph, tmp_path):
+    data = tmp_path / "q.jsonl"
+    data.write_text(json.dumps({"id": "a", "question": "Where do dogs sleep?", "choices": ["bed", "tree"], "answer": 0}) + "\n")
+    # None in sys.modules makes `import ray` fail as it does where ray is not installed
+    code = "import sys; sys.modules['ray'] = None; from kale.cli import main; main()"
+    args = ["synth", "--graph", str(wordnet_graph.path), "--data", str(data), "--out", str(tmp_path / "out"), "--engine", "ray"]
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "Error: ray is not installed; this needs kale's optional dependencies: pip install 'kale[ray]' (from a checkout: bash scripts/setup.sh ray)")

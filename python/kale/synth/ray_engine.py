@@ -41,9 +41,10 @@ class RayEngine:
         if self.started:
             try:
                 if address:
-                    ray.init(address=address, log_to_driver=True)
-                else:  # rows are kilobytes; a big default object store would only reserve shared memory
-                    ray.init(include_dashboard=False, object_store_memory=object_store_mb * 2**20)
+                    ray.init(address=address)
+                else:  # "local": a new instance even where RAY_ADDRESS or `ray start` names another;
+                    # rows are kilobytes, so a small object store is plenty
+                    ray.init(address="local", include_dashboard=False, object_store_memory=object_store_mb * 2**20)
             except (ConnectionError, RuntimeError, ValueError) as e:
                 raise KaleValueError(f"cannot start or join Ray at {address or 'a new local instance'}: {e}") from None
 
