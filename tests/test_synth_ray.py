@@ -86,3 +86,13 @@ def test_cli_ray_engine_interrupted_then_resumed(wordnet_graph, ray_local, tmp_p
     df = read_all(out)
     assert df["id"].is_unique().all() and set(df["id"]) == {f"r{i}" for i in range(400)}
     assert df.filter(pl.col("id").is_in(first["id"].to_list())).sort("id").equals(first.sort("id")), "finished rows were kept as written"
+
+
+def test_unreachable_ray_address_is_one_line(wordnet_graph, tmp_path):
+    pytest.importorskip("ray", reason="the Ray engine needs kale's ray extra (bash scripts/setup.sh ray)")
+    data = tmp_path / "q.jsonl"
+    data.write_text(json.dumps({"id": "a", "question": "Where do dogs sleep?", "choices": ["bed", "tree"], "answer": 0}) + "\n")
+    done = subprocess.run([sys.executable, "-m", "kale", "synth", "--graph", str(wordnet_graph.path), "--data", str(data), "--out", str(tmp_path / "o"),
+                           "--engine", "ray", "--ray-address", "127.0.0.1:1"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("Error: --ray-address 127.0.0.1:1: nothing answers there")

@@ -10,6 +10,7 @@ model folder) must exist on every node, and kale must be installed there.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
@@ -27,6 +28,18 @@ def run_batch(job: SynthJob, questions: list[Question]) -> list[dict]:
     return batch(questions)
 
 
+def check_reachable(address: str) -> None:
+    """Ray retries an unreachable host:port for minutes; say so at once instead."""
+    host, sep, port = address.split("://")[-1].rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto" and other forms Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as e:
+        raise KaleValueError(f"--ray-address {address}: nothing answers there ({e.strerror or e}); "
+                             "start a cluster with `ray start --head`, or leave --ray-address out for a local instance") from None
+
+
 class RayEngine:
     """`map` submits the batches as tasks (a bounded number in flight) and yields each
     batch's rows as soon as it finishes. Joins the cluster at `address` ("auto" or
@@ -39,6 +52,8 @@ class RayEngine:
         self.ray, self.job, self.cpus = ray, replace(job, threads=job.threads or max(1, int(cpus_per_task))), cpus_per_task
         self.started = not ray.is_initialized()
         if self.started:
+            if address:
+                check_reachable(address)
             try:
                 if address:
                     ray.init(address=address)
