@@ -126,7 +126,7 @@ def writer_table(questions, knowledge, args) -> None:
     width = max(len(r[0]) for r in rows)
     print(f"\n  {'writer':<{width}}  {'rationales/s':>12}")
     for name, value, note in rows:
-        print(f"  {name:<{width}}  {value:>12,.1f}  {note}")
+        print(f"  {name:<{width}}  {value:>12,.{0 if value >= 100 else 2}f}  {note}")
     print("  (the HTTP rows time kale's client against a stub that answers after a fixed delay, not a model)")
 
 
