@@ -1,17 +1,22 @@
 """Synthesis benchmark: linking + path search for all 9,741 CommonsenseQA training
-questions against WordNet (target < 30 s on 2 cores), with coverage; rationales per
-second for the template writer, the local transformers writer (SmolLM2 on CPU) and the
-HTTP writer against a local OpenAI-compatible server.
+questions against WordNet (target < 30 s on 2 cores), with coverage; then rationales per
+second, side by side, for the template writer, the local transformers writer (SmolLM2 on
+CPU) and the HTTP writer against a stub OpenAI-compatible server.
 
-    python benches/bench_synth.py [--limit N] [--method astar] [--max-hops 3] [--skip-llm]
+The stub runs in its own process and answers every request after a fixed delay, so the
+HTTP numbers measure kale's client (its concurrency and overhead), not a model: the
+ceiling is requests-in-flight / delay.
+
+    python benches/bench_synth.py [--limit N] [--method astar] [--max-hops 3] [--skip-llm] [--stub-delay 0.02]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +30,9 @@ from kale.synth.prompts import load_prompt
 from kale.synth.writers import OpenAIWriter, TemplateWriter, TransformersWriter
 
 
-class Echo(BaseHTTPRequestHandler):
+class Stub(BaseHTTPRequestHandler):
+    """Every POST: wait `delay` seconds, then one fixed chat completion."""
+
     delay = 0.02
 
     def log_message(self, *args):
@@ -48,7 +55,11 @@ def main():
     p.add_argument("--max-hops", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--skip-llm", action="store_true")
+    p.add_argument("--stub-delay", type=float, default=0.02, help="seconds the stub server waits before answering")
+    p.add_argument("--serve-stub", type=float, default=None, help=argparse.SUPPRESS)  # the stub server's own process
     args = p.parse_args()
+    if args.serve_stub is not None:
+        return serve_stub(args.serve_stub)
     workdir = Path(tempfile.mkdtemp(prefix="kale-synth-bench-"))
     graph = Graph.build(workdir / "wn.kg", wordnet="/usr/share/wordnet", progress=False)
     questions = load_benchmark("csqa", split="train", limit=args.limit)
@@ -69,25 +80,54 @@ def main():
     print(f"  linking + paths: {t_kg:.1f} s ({len(questions) / t_kg:,.0f} questions/s; target: all 9,741 in < 30 s)")
     print(f"  entities on both sides: {both / len(questions):.1%}; at least one path: {with_paths / len(questions):.1%}")
     print(f"  path lengths: {dict(sorted(hops.items()))}")
+    writer_table(questions, knowledge, args)
+
+
+class StubServer(ThreadingHTTPServer):
+    request_queue_size = 256  # the default backlog of 5 drops connections at 32 in flight, which then wait a 1 s SYN retry
+    daemon_threads = True
+
+
+def serve_stub(delay: float) -> None:
+    Stub.delay = delay
+    httpd = StubServer(("127.0.0.1", 0), Stub)
+    print(httpd.server_address[1], flush=True)
+    httpd.serve_forever()
+
+
+def rate(writer, prompts, facts, answers, reps: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        writer.write(prompts, facts, answers)
+    return reps * len(prompts) / (time.perf_counter() - t0)
+
+
+def writer_table(questions, knowledge, args) -> None:
     prompt = load_prompt()
-    sample = questions[:16]
-    facts = [k.verbalised for k in knowledge[:16]]
-    prompts = [prompt.render(q.question, q.choices, q.gold, f) for q, f in zip(sample, facts)]
-    answers = [q.gold for q in sample]
-    writers = [("template", TemplateWriter())]
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    writers.append((f"HTTP, local server with {Echo.delay * 1e3:.0f} ms latency, 8 in flight", OpenAIWriter(f"http://127.0.0.1:{httpd.server_address[1]}/v1", "m", concurrency=8)))
+    n = min(64, len(questions))  # enough prompts to keep 32 requests in flight twice over
+    facts = [k.verbalised for k in knowledge[:n]]
+    prompts = [prompt.render(q.question, q.choices, q.gold, f) for q, f in zip(questions[:n], facts)]
+    answers = [q.gold for q in questions[:n]]
+    rows = [("template (no model)", rate(TemplateWriter(), prompts, facts, answers, 20), "")]
+    # the stub in a process of its own, so serving it does not share this one's GIL
+    stub = subprocess.Popen([sys.executable, __file__, "--serve-stub", str(args.stub_delay)], stdout=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{int(stub.stdout.readline())}/v1"
+        for inflight in (1, 8, 32):
+            w = OpenAIWriter(url, "stub", concurrency=inflight)
+            rows.append((f"HTTP client, stub server {args.stub_delay * 1e3:.0f} ms/request, {inflight} in flight",
+                         rate(w, prompts, facts, answers, 3), f"ceiling {inflight / args.stub_delay:,.0f}/s"))
+    finally:
+        stub.terminate()
+        stub.wait()
     if not args.skip_llm:
-        writers.append(("transformers SmolLM2-135M-Instruct, CPU, 96 new tokens", TransformersWriter(max_new_tokens=96, batch_size=8)))
-    for name, w in writers:
-        reps = 20 if name == "template" or name.startswith("HTTP") else 1
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            w.write(prompts, facts, answers)
-        dt = time.perf_counter() - t0
-        print(f"  writer {name}: {reps * len(prompts) / dt:,.1f} rationales/s")
-    httpd.shutdown()
+        w = TransformersWriter(max_new_tokens=96, batch_size=8)
+        rows.append(("transformers SmolLM2-135M-Instruct, CPU, 96 new tokens, batch 8", rate(w, prompts[:16], facts[:16], answers[:16], 1), ""))
+    width = max(len(r[0]) for r in rows)
+    print(f"\n  {'writer':<{width}}  {'rationales/s':>12}")
+    for name, value, note in rows:
+        print(f"  {name:<{width}}  {value:>12,.{0 if value >= 100 else 2}f}  {note}")
+    print("  (the HTTP rows time kale's client against a stub that answers after a fixed delay, not a model)")
 
 
 if __name__ == "__main__":

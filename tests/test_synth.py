@@ -17,7 +17,7 @@ import pytest
 from kale.data.schema import Question
 from kale.synth.checks import check_rationale
 from kale.synth.knowledge import PathSettings
-from kale.synth.pipeline import synthesise
+from kale.synth.pipeline import SynthBatch, synthesise
 from kale.synth.prompts import load_prompt
 from kale.synth.store import read_all
 from kale.synth.writers import OpenAIWriter, TemplateWriter
@@ -43,8 +43,8 @@ def csqa50():
 
 def test_template_writer_end_to_end_and_rerun_skips(wordnet_graph, linker, csqa50, tmp_path):
     out = tmp_path / "synth"
-    s = synthesise(wordnet_graph, linker, csqa50, TemplateWriter(), load_prompt(), out, batch_size=16, progress=False,
-                   settings=PathSettings(max_hops=4))
+    batch = SynthBatch(wordnet_graph, linker, TemplateWriter(), load_prompt(), settings=PathSettings(max_hops=4))
+    s = synthesise(csqa50, out, batch, batch_size=16, progress=False)
     df = read_all(out)
     assert len(df) == 50 and df["id"].n_unique() == 50
     assert set(df["id"]) == {q.id for q in csqa50}
@@ -54,7 +54,7 @@ def test_template_writer_end_to_end_and_rerun_skips(wordnet_graph, linker, csqa5
     assert row["rationale"].startswith(row["paths_text"][0][:1].upper())
     assert all(len(n) == len(r) + 1 == len(f) + 1 for n, r, f in zip(row["path_nodes"], row["path_relations"], row["path_forward"]))
     assert row["a_entities"] and all(wordnet_graph.index(e) >= 0 for e in row["a_entities"])
-    again = synthesise(wordnet_graph, linker, csqa50, TemplateWriter(), load_prompt(), out, progress=False)
+    again = synthesise(csqa50, out, batch, progress=False)
     assert again.skipped_done == 50 and again.written == 0
     assert len(read_all(out)) == 50
 
@@ -129,7 +129,7 @@ def test_http_writer_retries_and_loses_nothing(wordnet_graph, linker, server, tm
     url, handler = server
     writer = OpenAIWriter(url, "test-model", api_key="sk-test-secret", concurrency=4, retries=4, backoff=0.01, timeout=5)
     out = tmp_path / "http"
-    synthesise(wordnet_graph, linker, questions(24), writer, load_prompt(), out, batch_size=8, progress=False)
+    synthesise(questions(24), out, SynthBatch(wordnet_graph, linker, writer, load_prompt()), batch_size=8, progress=False)
     df = read_all(out)
     assert sorted(df["id"]) == sorted(f"q{i}" for i in range(24))
     assert df["ok"].all(), df.filter(~pl.col("ok"))["failures"].to_list()
@@ -141,7 +141,7 @@ def test_http_writer_retries_and_loses_nothing(wordnet_graph, linker, server, tm
 
 def test_http_writer_gives_up_with_a_reason(wordnet_graph, linker, tmp_path):
     writer = OpenAIWriter("http://127.0.0.1:9/v1", "m", retries=1, backoff=0.01, timeout=0.5)
-    synthesise(wordnet_graph, linker, questions(2), writer, load_prompt(), tmp_path / "down", progress=False)
+    synthesise(questions(2), tmp_path / "down", SynthBatch(wordnet_graph, linker, writer, load_prompt()), progress=False)
     df = read_all(tmp_path / "down")
     assert len(df) == 2 and not df["ok"].any()
     assert df["failures"][0][0].startswith("writer: gave up after 2 attempts")
@@ -178,3 +178,15 @@ def test_transformers_writer_with_a_tiny_model(tiny_model_dir):
     out = w.write(["why the dog barks", "the dog", "dog"], [[], [], []], ["a", "b", "c"])
     assert len(out) == 3 and all(o.text is not None and o.error is None for o in out)
     assert out == w.write(["why the dog barks", "the dog", "dog"], [[], [], []], ["a", "b", "c"]), "greedy decoding is deterministic"
+
+
+def test_ray_engine_without_ray_names_the_extra(wordnet_graph, tmp_path):
+    data = tmp_path / "q.jsonl"
+    data.write_text(json.dumps({"id": "a", "question": "Where do dogs sleep?", "choices": ["bed", "tree"], "answer": 0}) + "\n")
+    # None in sys.modules makes `import ray` fail as it does where ray is not installed
+    code = "import sys; sys.modules['ray'] = None; from kale.cli import main; main()"
+    args = ["synth", "--graph", str(wordnet_graph.path), "--data", str(data), "--out", str(tmp_path / "out"), "--engine", "ray"]
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "Error: ray is not installed; this needs kale's optional dependencies: pip install 'kale[ray]' (from a checkout: bash scripts/setup.sh ray)")

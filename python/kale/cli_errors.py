@@ -10,8 +10,12 @@ import click
 from kale.exceptions import KaleError
 
 
-# Modules of the train and eval extras: a missing one means the extra is not installed.
-OPTIONAL = {"torch", "transformers", "accelerate", "triton", "yaml", "safetensors", "peft", "gguf", "tensorboard", "matplotlib", "tokenizers"}
+# Modules of the optional extras, by the extra that installs them: a missing one means the extra is not installed.
+OPTIONAL = {
+    **dict.fromkeys(["torch", "transformers", "accelerate", "triton", "yaml", "safetensors", "peft", "gguf", "tensorboard",
+                     "tokenizers", "matplotlib"], "train,eval"),
+    "ray": "ray",
+}
 
 
 def friendly_errors(command):
@@ -24,10 +28,11 @@ def friendly_errors(command):
         except KaleError as e:
             raise click.ClickException(str(e)) from None
         except ModuleNotFoundError as e:
-            if e.name and e.name.split(".")[0] in OPTIONAL:
+            extra = OPTIONAL.get((e.name or "").split(".")[0])
+            if extra:
                 raise click.ClickException(
-                    f"{e.name} is not installed; this command needs kale's optional dependencies: "
-                    "pip install 'kale[train,eval]' (from a checkout: bash scripts/setup.sh train eval)"
+                    f"{e.name} is not installed; this needs kale's optional dependencies: "
+                    f"pip install 'kale[{extra}]' (from a checkout: bash scripts/setup.sh {extra.replace(',', ' ')})"
                 ) from None
             raise
         except KeyboardInterrupt:

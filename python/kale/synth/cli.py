@@ -33,34 +33,58 @@ from kale.cli_errors import friendly_errors
 @click.option("--shard", default=None, help="i/n: this machine's share of the questions.")
 @click.option("--batch-size", default=32, show_default=True, help="Questions per Parquet part.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--judge", default=None, help="Also check each rationale with this model (a folder, a .gguf file or the alias): it must pick the right answer after reading it.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="ray: run the batches as Ray tasks (pip install 'kale[ray]').")
+@click.option("--ray-address", default=None, help="ray: a cluster to join ('auto' or host:port); default: start a local Ray instance.")
 @friendly_errors
 def synth_command(graph_path, data, split, limit, out, writer, model, endpoint, api_key_env, api_key_file, concurrency, rate_limit, request_timeout,
-                  retries, prompt_path, no_paths, method, max_hops, max_paths, hub_cap, shard, batch_size, seed):
+                  retries, prompt_path, no_paths, method, max_hops, max_paths, hub_cap, shard, batch_size, seed, judge, engine, ray_address):
     """Write a rationale for every question of DATA, grounded in GRAPH's paths."""
     from kale.data.registry import load_benchmark
+    from kale.eval.models import resolve_model
     from kale.graph import Graph
-    from kale.link import Linker
     from kale.synth.knowledge import PathSettings
-    from kale.synth.pipeline import synthesise
+    from kale.synth.pipeline import SynthBatch, SynthJob, synthesise
     from kale.synth.prompts import load_prompt
-    from kale.synth.writers import OpenAIWriter, TemplateWriter, TransformersWriter, read_api_key
+    from kale.synth.writers import WriterSpec, read_api_key
 
-    graph = Graph.open(graph_path)
+    if writer == "openai" and not endpoint:
+        raise click.UsageError("--writer openai needs --endpoint")
+    if engine == "local" and ray_address:
+        raise click.UsageError("--ray-address needs --engine ray")
+    for spec in [judge] + ([model] if writer == "transformers" else []):
+        if spec:
+            resolve_model(spec)  # a bad model fails here, in one line, not in every worker
+    graph = Graph.open(graph_path)  # checked here; workers reopen it by path
     questions = load_benchmark(data, split=split, limit=limit)
-    prompt = load_prompt(prompt_path, with_paths=not no_paths)
-    if writer == "template":
-        w = TemplateWriter()
-    elif writer == "transformers":
-        w = TransformersWriter(model)
+    job = SynthJob(
+        graph=str(graph_path.resolve()),
+        writer=WriterSpec(writer, absolute(model), endpoint, read_api_key(api_key_env, api_key_file) if writer == "openai" else None,
+                          concurrency, request_timeout, retries, rate_limit),
+        prompt=load_prompt(prompt_path, with_paths=not no_paths),
+        settings=PathSettings(method=method, max_hops=max_hops, max_paths=max_paths, hub_cap=hub_cap or None, seed=seed),
+        with_paths=not no_paths,
+        judge=absolute(judge),
+    )
+    click.echo(f"{len(questions):,} questions from {data} ({split}); linking against {graph!r}; {engine} engine", err=True)
+    if engine == "ray":
+        from kale.synth.ray_engine import RayEngine
+
+        runner = RayEngine(job, ray_address)
     else:
-        if not endpoint:
-            raise click.UsageError("--writer openai needs --endpoint")
-        w = OpenAIWriter(endpoint, model, api_key=read_api_key(api_key_env, api_key_file), concurrency=concurrency,
-                         timeout=request_timeout, retries=retries, rate_limit=rate_limit)
-    click.echo(f"{len(questions):,} questions from {data} ({split}); linking against {graph!r}", err=True)
-    linker = Linker.build(graph)
-    settings = PathSettings(method=method, max_hops=max_hops, max_paths=max_paths, hub_cap=hub_cap or None, seed=seed)
-    summary = synthesise(graph, linker, questions, w, prompt, out, settings=settings, with_paths=not no_paths, batch_size=batch_size, shard=shard)
+        runner = SynthBatch.from_job(job)
+    try:
+        summary = synthesise(questions, out, runner, batch_size=batch_size, shard=shard)
+    finally:
+        if engine == "ray":
+            runner.close()
     for line in summary.lines():
         click.echo(line)
     click.echo(f"rationales in {out}/ (read with polars.read_parquet('{out}/*.parquet'))")
+
+
+def absolute(model: str | None) -> str | None:
+    """A model that is a path, made absolute (a Ray worker may start elsewhere); an alias as it is."""
+    if model and Path(model).expanduser().exists():
+        return str(Path(model).expanduser().resolve())
+    return model

@@ -1,12 +1,17 @@
 """`kale synth`: questions -> linked entities -> paths -> rationales -> checked rows.
 
     questions ─▶ link E_q, E_a ─▶ multi-path A* ─▶ verbalise ─▶ writer ─▶ checks ─▶ Parquet part
+
+`SynthBatch` does one batch, up to the rows; `synthesise` splits the questions, skips
+finished ids and writes each batch's rows as a part. The local engine calls SynthBatch
+in this process; the Ray engine (ray_engine.py) calls the same SynthBatch in workers.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,9 +20,11 @@ from tqdm import tqdm
 from kale.data.schema import Question
 from kale.exceptions import KaleValueError
 from kale.synth.checks import check_rationale
+from kale.synth.judge import WRONG as JUDGE_WRONG
 from kale.synth.knowledge import Knowledge, PathSettings, gather
-from kale.synth.prompts import Prompt
+from kale.synth.prompts import Prompt, load_prompt
 from kale.synth.store import done_ids, read_all, write_part
+from kale.synth.writers import WriterSpec
 
 
 @dataclass
@@ -31,6 +38,15 @@ class SynthSummary:
     path_lengths: Counter = field(default_factory=Counter)
     failures: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+
+    def add(self, rows: list[dict]) -> None:
+        for row in rows:
+            self.written += 1
+            self.with_entities += bool(row["q_entities"] and row["a_entities"])
+            self.with_paths += bool(row["path_nodes"])
+            self.ok += row["ok"]
+            self.path_lengths.update(len(r) for r in row["path_relations"])
+            self.failures.update(row["failures"])
 
     def lines(self) -> list[str]:
         n = max(self.written, 1)
@@ -59,30 +75,75 @@ def parse_shard(shard: str | None) -> tuple[int, int]:
     return i, n
 
 
-def rows_for(graph, questions: list[Question], knowledge: list[Knowledge], writer, prompt: Prompt, with_paths: bool) -> list[dict]:
-    facts = [k.verbalised if with_paths else [] for k in knowledge]
-    prompts = [prompt.render(q.question, q.choices, q.gold, f) for q, f in zip(questions, facts)]
-    written = writer.write(prompts, facts, [q.gold for q in questions])
-    rows = []
-    for q, k, w in zip(questions, knowledge, written):
+@dataclass(frozen=True)
+class SynthJob:
+    """A batch's inputs as settings, not loaded objects: picklable and hashable, so a Ray
+    worker rebuilds the graph, linker, writer and judge itself (once per process)."""
+
+    graph: str  # the graph directory; memory-mapped, cheap to open in every worker
+    writer: WriterSpec = WriterSpec()
+    prompt: Prompt | None = None  # None: the default prompt for `with_paths`
+    settings: PathSettings = PathSettings()
+    with_paths: bool = True
+    judge: str | None = None  # a model for the judge check
+    threads: int | None = None
+
+
+class SynthBatch:
+    """The one batch function both engines run: link → paths → verbalise → write → check
+    (→ judge) → rows. Called locally it is also the local engine (`map`)."""
+
+    def __init__(self, graph, linker, writer, prompt: Prompt, *, settings: PathSettings = PathSettings(), with_paths: bool = True,
+                 judge=None, threads: int | None = None):
+        self.graph, self.linker, self.writer, self.prompt = graph, linker, writer, prompt
+        self.settings, self.with_paths, self.judge, self.threads = settings, with_paths, judge, threads
+
+    @classmethod
+    def from_job(cls, job: SynthJob) -> "SynthBatch":
+        from kale.graph import Graph
+        from kale.link import Linker
+        from kale.synth.judge import Judge
+
+        graph = Graph.open(job.graph)
+        prompt = job.prompt or load_prompt(with_paths=job.with_paths)
+        return cls(graph, Linker.build(graph), job.writer.build(), prompt, settings=job.settings, with_paths=job.with_paths,
+                   judge=Judge(job.judge) if job.judge else None, threads=job.threads)
+
+    def __call__(self, questions: list[Question]) -> list[dict]:
+        knowledge = gather(self.graph, self.linker, questions, self.settings, threads=self.threads)
+        facts = [k.verbalised if self.with_paths else [] for k in knowledge]
+        prompts = [self.prompt.render(q.question, q.choices, q.gold, f) for q, f in zip(questions, facts)]
+        written = self.writer.write(prompts, facts, [q.gold for q in questions])
+        judged = self.judge.choose(questions, [w.text for w in written]) if self.judge else [None] * len(questions)
+        return [self._row(q, k, w, j) for q, k, w, j in zip(questions, knowledge, written, judged)]
+
+    def map(self, batches: Iterable[list[Question]]) -> Iterator[list[dict]]:
+        return map(self, batches)
+
+    def _row(self, q: Question, k: Knowledge, w, judge_choice: int | None) -> dict:
+        g = self.graph
         failures = [f"writer: {w.error}"] if w.error else check_rationale(w.text, q.answer, len(q.choices))
-        rows.append({
+        if judge_choice is not None and judge_choice != q.answer:
+            failures.append(JUDGE_WRONG)
+        return {
             "id": q.id, "question": q.question, "choices": q.choices, "answer": q.answer, "answer_text": q.gold,
             "passage": q.passage, "subject": q.subject, "source": q.source,
-            "q_entities": [graph.id(n) for n in k.q_entities], "a_entities": [graph.id(n) for n in k.a_entities],
-            "q_entity_labels": [graph.name(n) for n in k.q_entities], "a_entity_labels": [graph.name(n) for n in k.a_entities],
-            "path_nodes": [[graph.id(n) for n in p.nodes] for p in k.paths],
-            "path_relations": [[graph.relation_id(r) for r in p.relations] for p in k.paths],
+            "q_entities": [g.id(n) for n in k.q_entities], "a_entities": [g.id(n) for n in k.a_entities],
+            "q_entity_labels": [g.name(n) for n in k.q_entities], "a_entity_labels": [g.name(n) for n in k.a_entities],
+            "path_nodes": [[g.id(n) for n in p.nodes] for p in k.paths],
+            "path_relations": [[g.relation_id(r) for r in p.relations] for p in k.paths],
             "path_forward": [list(p.forward) for p in k.paths],
             "paths_text": k.verbalised, "paths_truncated": k.truncated,
-            "rationale": w.text, "writer": writer.name, "prompt_hash": prompt.hash,
+            "rationale": w.text, "writer": self.writer.name, "prompt_hash": self.prompt.hash,
+            "judge_choice": judge_choice, "judge_correct": None if judge_choice is None else judge_choice == q.answer,
             "ok": not failures, "failures": failures,
-        })
-    return rows
+        }
 
 
-def synthesise(graph, linker, questions: list[Question], writer, prompt: Prompt, out: Path, *, settings: PathSettings = PathSettings(),
-               with_paths: bool = True, batch_size: int = 32, shard: str | None = None, threads: int | None = None, progress: bool = True) -> SynthSummary:
+def synthesise(questions: list[Question], out: Path, engine, *, batch_size: int = 32, shard: str | None = None,
+               progress: bool = True) -> SynthSummary:
+    """Run `engine` (a SynthBatch, or a RayEngine) over this shard's unfinished questions,
+    writing each finished batch as one Parquet part from this process."""
     started = time.perf_counter()
     i, n = parse_shard(shard)
     mine = [q for j, q in enumerate(questions) if j % n == i]
@@ -90,27 +151,21 @@ def synthesise(graph, linker, questions: list[Question], writer, prompt: Prompt,
     duplicates = [q.id for q in mine if q.id in seen or seen.add(q.id)]
     if duplicates:
         raise KaleValueError(f"question ids must be unique; repeated: {duplicates[:5]}")
+    if batch_size < 1:
+        raise KaleValueError(f"--batch-size must be at least 1, not {batch_size}")
     done = done_ids(out)
     todo = [q for q in mine if q.id not in done]
     summary = SynthSummary(questions=len(mine), skipped_done=len(mine) - len(todo))
     tag = f"{i:03d}of{n:03d}"
+    batches = [todo[s : s + batch_size] for s in range(0, len(todo), batch_size)]
     with tqdm(total=len(mine), initial=summary.skipped_done, desc="synth", unit="q", disable=not progress, dynamic_ncols=True) as bar:
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start : start + batch_size]
-            knowledge = gather(graph, linker, batch, settings, threads=threads)
-            rows = rows_for(graph, batch, knowledge, writer, prompt, with_paths)
+        for rows in engine.map(batches):  # in the order batches finish, which need not be the order given
             write_part(out, tag, rows)
-            for k, row in zip(knowledge, rows):
-                summary.written += 1
-                summary.with_entities += bool(k.q_entities and k.a_entities)
-                summary.with_paths += bool(k.paths)
-                summary.ok += row["ok"]
-                summary.path_lengths.update(p.hops for p in k.paths)
-                summary.failures.update(row["failures"])
-            bar.update(len(batch))
+            summary.add(rows)
+            bar.update(len(rows))
             bar.set_postfix(paths=f"{summary.with_paths / max(summary.written, 1):.0%}", ok=f"{summary.ok / max(summary.written, 1):.0%}")
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-__all__ = ["synthesise", "SynthSummary", "read_all", "parse_shard"]
+__all__ = ["synthesise", "SynthBatch", "SynthJob", "SynthSummary", "read_all", "parse_shard"]

@@ -30,6 +30,8 @@ SCHEMA = {
     "rationale": pl.String,
     "writer": pl.String,
     "prompt_hash": pl.String,
+    "judge_choice": pl.Int64,  # null: no judge, or no rationale to judge
+    "judge_correct": pl.Boolean,
     "ok": pl.Boolean,
     "failures": pl.List(pl.String),
 }
@@ -68,4 +70,5 @@ def read_all(out: Path) -> pl.DataFrame:
     files = part_files(out)
     if not files:
         return pl.DataFrame(schema=SCHEMA)
-    return pl.concat([pl.read_parquet(f) for f in files])
+    # diagonal: parts written before a column existed (the judge's) read as null there
+    return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")

@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kale.exceptions import KaleValueError
@@ -162,3 +162,30 @@ class OpenAIWriter:
     def write(self, prompts: list[str], facts: list[list[str]], answers: list[str]) -> list[Written]:
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             return list(pool.map(self._one, prompts))
+
+
+@dataclass(frozen=True)
+class WriterSpec:
+    """A writer as settings rather than a loaded object: small and picklable, so a Ray worker
+    builds its own writer (and loads its own model) instead of receiving one."""
+
+    kind: str = "template"  # template | transformers | openai
+    model: str = SMOLLM2
+    endpoint: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never shown
+    concurrency: int = 8
+    timeout: float = 60.0
+    retries: int = 5
+    rate_limit: float | None = None
+
+    def build(self):
+        if self.kind == "template":
+            return TemplateWriter()
+        if self.kind == "transformers":
+            return TransformersWriter(self.model)
+        if self.kind == "openai":
+            if not self.endpoint:
+                raise KaleValueError("--writer openai needs --endpoint")
+            return OpenAIWriter(self.endpoint, self.model, api_key=self.api_key, concurrency=self.concurrency,
+                                timeout=self.timeout, retries=self.retries, rate_limit=self.rate_limit)
+        raise KaleValueError(f"unknown writer {self.kind!r}; accepted: template, transformers, openai")
