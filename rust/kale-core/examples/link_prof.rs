@@ -28,12 +28,22 @@ fn main() {
         let t = Instant::now();
         let c = cpu_ns();
         let mut n = 0usize;
+        let digest_on = std::env::var_os("DIGEST").is_some();
+        let mut digest = 0u64;
         for text in &texts {
             ix.scan(text, false, &mut s, &mut out);
             n += out.len();
+            if digest_on {
+                for m in &out {
+                    let key = ix.match_key(m, &s);
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    std::hash::Hash::hash(&(m.start, m.end, key, ix.candidates(m.alias).0), &mut h);
+                    digest = digest.wrapping_add(std::hash::Hasher::finish(&h));
+                }
+            }
         }
         let dt = t.elapsed().as_secs_f64();
         let cpu = (cpu_ns() - c) / 1e9;
-        eprintln!("scan {:.1} MB/s wall, {:.1} MB/s cpu, {} matches", mb / dt, mb / cpu, n);
+        eprintln!("scan {:.1} MB/s wall, {:.1} MB/s cpu, {} matches, digest {digest:x}", mb / dt, mb / cpu, n);
     }
 }

@@ -117,7 +117,19 @@ fn meta_of(s: &[u8], hash: u64) -> u32 {
 /// Where a hash starts probing in a table of `len` slots (multiply-shift, any size).
 #[inline]
 fn home(hash: u64, len: usize) -> usize {
-    ((hash >> 32) * len as u64 >> 32) as usize
+    (((hash >> 32) * len as u64) >> 32) as usize
+}
+
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; any address is allowed and nothing is read.
+    #[allow(unused_unsafe)]
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(x as *const T as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }
 
 fn word<'a>(ends: &[u32], bytes: &'a [u8], id: u32) -> &'a [u8] {
@@ -363,14 +375,7 @@ impl AliasIndex {
     /// Builds the index from names; `prior(node)` ranks the candidates of an alias.
     pub fn build(names: &[Name<'_>], prior: &(dyn Fn(u32) -> f32 + Sync), exceptions: Exceptions, opts: &IndexOptions) -> AliasIndex {
         const CHUNK: usize = 1 << 14;
-        let t0 = std::time::Instant::now();
-        let tm = |what: &str| {
-            if std::env::var_os("KALE_LINK_TIMING").is_some() {
-                eprintln!("{what}: {:.2}s", t0.elapsed().as_secs_f64())
-            }
-        };
         let chunks: Vec<Chunk> = names.par_chunks(CHUNK).map(|c| normalise_chunk(c, opts.max_words.max(1))).collect();
-        tm("normalise");
 
         // Stop-words and known words (the one-word aliases: inflected words reduce
         // only to these) come first, flagged.
@@ -385,7 +390,6 @@ impl AliasIndex {
                 vocab.flags[id as usize] |= KNOWN;
             }
         }
-        tm("known");
 
         // Every word of every name, resolved as a text word would be (inflection
         // undone), each distinct word once: `stands[id]` is the word a text word `id`
@@ -437,8 +441,8 @@ impl AliasIndex {
         // vocabulary, exactly as a scan would.
         stands.resize(vocab.len(), NONE);
         let mut redirects = FxHashMap::default();
-        for id in 0..vocab.len() {
-            let mut to = stands[id];
+        for (id, &stand) in stands.iter().enumerate() {
+            let mut to = stand;
             if to == NONE {
                 to = id as u32;
                 let w = vocab.text(id as u32);
@@ -457,7 +461,6 @@ impl AliasIndex {
         }
         drop(stands);
         vocab.compact();
-        tm("intern");
 
         // The trie: first words are nodes 1..=vocab, deeper nodes follow.
         let mut terminal = vec![NONE; vocab.len() + 1];
@@ -487,7 +490,6 @@ impl AliasIndex {
         }
         drop(seqs);
         drop(seq_ids);
-        tm("trie");
 
         // Node entries. A child always has a larger id than its parent, so one pass
         // from the last node up sees a node's filter complete before its parent's.
@@ -531,7 +533,6 @@ impl AliasIndex {
             cand_offsets.push(cand_nodes.len() as u32);
         }
         edges.compact();
-        tm("cands");
         AliasIndex {
             vocab,
             redirects,
@@ -597,6 +598,23 @@ impl AliasIndex {
             }
         }
         NONE
+    }
+
+    /// Asks the CPU to bring a node's entry into cache.
+    #[inline]
+    pub(crate) fn prefetch_node(&self, node: u32) {
+        if let Some(e) = self.nodes.get(node as usize) {
+            prefetch(e);
+        }
+    }
+
+    /// Asks the CPU to bring the slot where the edge (parent, word) is looked up first into cache.
+    #[inline]
+    pub(crate) fn prefetch_edge(&self, parent: u32, word: u32) {
+        let n = self.edges.slots.len();
+        if n > 0 {
+            prefetch(&self.edges.slots[home(mix(parent, word), n)]);
+        }
     }
 
     /// The packed entry of a trie node (see `nodes`); 0 for none.

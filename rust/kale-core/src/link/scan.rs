@@ -1,7 +1,7 @@
 //! Scanning: the longest non-overlapping alias matches on word boundaries, left to
 //! right, with their spans in code points of the original text.
 
-use super::index::{hash_bytes, word_bit, AliasIndex, MATCHABLE, NONE};
+use super::index::{hash_bytes, word_bit, AliasIndex, FILTER, MATCHABLE, NONE};
 use super::normalise::{tokenize, Tokens};
 
 /// One alias occurrence: `start..end` in code points of the original text, the
@@ -22,7 +22,12 @@ pub struct Scratch {
     pub ids: Vec<u32>,
     buf: String,
     cache: WordCache,
+    /// Per word: the entry of the trie node it leads to from the root (0 for none).
+    roots: Vec<u64>,
 }
+
+/// How many words ahead node entries are prefetched.
+const AHEAD: usize = 8;
 
 /// Longest word key the cache holds (longer words are looked up every time).
 const CACHE_KEY: usize = 23;
@@ -94,9 +99,29 @@ impl AliasIndex {
                 return;
             }
         }
+        // Large indexes live in main memory: read each word's root entry with the
+        // ones a few words ahead already requested, and request the first edge of
+        // every walk that its filter lets through, so the walks below mostly find
+        // their memory in cache.
+        let roots = &mut s.roots;
+        roots.clear();
+        for i in 0..n {
+            if let Some(&w) = ids.get(i + AHEAD) {
+                if w != NONE {
+                    self.prefetch_node(w + 1);
+                }
+            }
+            let entry = if ids[i] != NONE && toks[i].starts_word { self.node_entry(ids[i] + 1) } else { 0 };
+            roots.push(entry);
+            if let Some(&w) = ids.get(i + 1) {
+                if w != NONE && entry & word_bit(w) != 0 {
+                    self.prefetch_edge(ids[i] + 1, w);
+                }
+            }
+        }
         let mut i = 0;
         while i < n {
-            if ids[i] == NONE || !toks[i].starts_word {
+            if roots[i] & (MATCHABLE | FILTER) == 0 {
                 i += 1;
                 continue;
             }
@@ -104,7 +129,7 @@ impl AliasIndex {
             let mut best: Option<(usize, u32)> = None;
             let mut j = i;
             loop {
-                let entry = self.node_entry(node);
+                let entry = if j == i { roots[i] } else { self.node_entry(node) };
                 if entry & MATCHABLE != 0 && toks[j].ends_word {
                     best = Some((j, entry as u32));
                 }
