@@ -193,10 +193,14 @@ class Linker:
 
     def _fill(self, out, texts, rows, starts, ends, aliases, offsets, nodes, scores, labels) -> None:
         nodes, scores, offsets = nodes.tolist(), scores.tolist(), offsets.tolist()
+        # Each node's label once (a graph lookup per distinct node, not per candidate),
+        # and tuples made by tuple.__new__, which skips NamedTuple's Python-level __new__.
+        label = {n: self.label(n) for n in set(nodes)} if labels else {}
+        new, cand, ment = tuple.__new__, Candidate, Mention
         for k, (row, start, end, alias) in enumerate(zip(rows.tolist(), starts.tolist(), ends.tolist(), aliases)):
             a, b = offsets[k], offsets[k + 1]
-            cands = tuple(Candidate(n, s, self.label(n) if labels else None) for n, s in zip(nodes[a:b], scores[a:b]))
-            out[row].append(Mention(start, end, texts[row][start:end], alias, cands))
+            cands = tuple([new(cand, (n, s, label.get(n))) for n, s in zip(nodes[a:b], scores[a:b])])
+            out[row].append(new(ment, (start, end, texts[row][start:end], alias, cands)))
 
     def link(self, text: str, *, whole: bool = False, top_k: int = 5, context: bool = False, context_weight: float = 0.5) -> list[Mention]:
         """The mentions of `text`, left to right, longest match first.

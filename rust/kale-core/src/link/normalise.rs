@@ -78,11 +78,21 @@ pub fn tokenize(text: &str, out: &mut Tokens) {
     let bytes = text.as_bytes();
     let (mut i, mut cp) = (0usize, 0usize);
     while i < bytes.len() {
-        let (c, len) = char_at(text, i);
-        if !is_word(c) {
-            i += len;
-            cp += 1;
-            continue;
+        let b = bytes[i];
+        if b < 0x80 {
+            // ASCII: a separator unless alphanumeric (no char decoding).
+            if !b.is_ascii_alphanumeric() {
+                i += 1;
+                cp += 1;
+                continue;
+            }
+        } else {
+            let (c, len) = char_at(text, i);
+            if !is_word(c) {
+                i += len;
+                cp += 1;
+                continue;
+            }
         }
         // A word starts here: find its end, noting whether it is all ASCII.
         let (start_byte, start_cp) = (i, cp);

@@ -1,7 +1,7 @@
 //! Scanning: the longest non-overlapping alias matches on word boundaries, left to
 //! right, with their spans in code points of the original text.
 
-use super::index::{AliasIndex, NONE, WHOLE_ONLY};
+use super::index::{hash_bytes, word_bit, AliasIndex, FILTER, MATCHABLE, NONE};
 use super::normalise::{tokenize, Tokens};
 
 /// One alias occurrence: `start..end` in code points of the original text, the
@@ -21,6 +21,62 @@ pub struct Scratch {
     pub tokens: Tokens,
     pub ids: Vec<u32>,
     buf: String,
+    cache: WordCache,
+    /// Per word: the entry of the trie node it leads to from the root (0 for none).
+    roots: Vec<u64>,
+}
+
+/// How many words ahead node entries are prefetched.
+const AHEAD: usize = 8;
+
+/// Longest word key the cache holds (longer words are looked up every time).
+const CACHE_KEY: usize = 23;
+const CACHE_BITS: u32 = 13;
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    len: u8,
+    key: [u8; CACHE_KEY],
+    id: u32,
+}
+
+const EMPTY: Slot = Slot { len: 0, key: [0; CACHE_KEY], id: NONE };
+
+/// A direct-mapped cache of recent text word → word id lookups (inflection
+/// included): text words are Zipfian, so most are answered from a few hundred KB
+/// instead of the vocabulary's hash table and the inflection rules. It belongs to
+/// one index at a time (`owner`, the index's unique id) and is emptied on a change.
+#[derive(Default, Debug)]
+struct WordCache {
+    slots: Vec<Slot>,
+    owner: u64,
+}
+
+impl WordCache {
+    #[inline]
+    fn word_id(&mut self, index: &AliasIndex, w: &[u8], buf: &mut String) -> u32 {
+        let h = hash_bytes(w);
+        if w.len() > CACHE_KEY || w.is_empty() {
+            return index.word_id_hashed(w, h, buf);
+        }
+        if self.owner != index.uid {
+            self.slots.clear();
+            self.slots.resize(1 << CACHE_BITS, EMPTY);
+            self.owner = index.uid;
+        }
+        let at = (h >> (64 - CACHE_BITS)) as usize;
+        let Some(slot) = self.slots.get_mut(at) else {
+            return index.word_id_hashed(w, h, buf);
+        };
+        if slot.len as usize == w.len() && slot.key[..w.len()] == *w {
+            return slot.id;
+        }
+        let id = index.word_id_hashed(w, h, buf);
+        slot.len = w.len() as u8;
+        slot.key[..w.len()].copy_from_slice(w);
+        slot.id = id;
+        id
+    }
 }
 
 impl AliasIndex {
@@ -32,7 +88,7 @@ impl AliasIndex {
         tokenize(text, &mut s.tokens);
         s.ids.clear();
         for i in 0..s.tokens.len() {
-            let id = self.word_id(s.tokens.key(i), &mut s.buf);
+            let id = s.cache.word_id(self, s.tokens.key(i), &mut s.buf);
             s.ids.push(id);
         }
         let (toks, ids) = (&s.tokens.tokens, &s.ids);
@@ -43,9 +99,29 @@ impl AliasIndex {
                 return;
             }
         }
+        // Large indexes live in main memory: read each word's root entry with the
+        // ones a few words ahead already requested, and request the first edge of
+        // every walk that its filter lets through, so the walks below mostly find
+        // their memory in cache.
+        let roots = &mut s.roots;
+        roots.clear();
+        for i in 0..n {
+            if let Some(&w) = ids.get(i + AHEAD) {
+                if w != NONE {
+                    self.prefetch_node(w + 1);
+                }
+            }
+            let entry = if ids[i] != NONE && toks[i].starts_word { self.node_entry(ids[i] + 1) } else { 0 };
+            roots.push(entry);
+            if let Some(&w) = ids.get(i + 1) {
+                if w != NONE && entry & word_bit(w) != 0 {
+                    self.prefetch_edge(ids[i] + 1, w);
+                }
+            }
+        }
         let mut i = 0;
         while i < n {
-            if ids[i] == NONE || !toks[i].starts_word {
+            if roots[i] & (MATCHABLE | FILTER) == 0 {
                 i += 1;
                 continue;
             }
@@ -53,13 +129,18 @@ impl AliasIndex {
             let mut best: Option<(usize, u32)> = None;
             let mut j = i;
             loop {
-                if let Some((alias, flags)) = self.terminal(node) {
-                    if flags & WHOLE_ONLY == 0 && toks[j].ends_word {
-                        best = Some((j, alias));
-                    }
+                let entry = if j == i { roots[i] } else { self.node_entry(node) };
+                if entry & MATCHABLE != 0 && toks[j].ends_word {
+                    best = Some((j, entry as u32));
                 }
                 j += 1;
-                match ids.get(j).and_then(|&w| self.step(node, w)) {
+                // Walk on only where the node's filter lets the next word through:
+                // nothing that could match lies behind the others.
+                let Some(&w) = ids.get(j) else { break };
+                if w == NONE || entry & word_bit(w) == 0 {
+                    break;
+                }
+                match self.step(node, w) {
                     Some(next) => node = next,
                     None => break,
                 }
