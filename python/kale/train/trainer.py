@@ -103,8 +103,12 @@ def _full_model_state(accelerator, wrapped, cfg: TrainConfig) -> dict[str, torch
     under mixed precision)."""
     dtype = getattr(torch, cfg.torch_dtype)
     full = accelerator.get_state_dict(wrapped)
-    return {k.removeprefix("model."): v.to(dtype) if v.is_floating_point() else v
-            for k, v in full.items()}
+    # named_parameters lists a tied weight once (embed_tokens), as save_pretrained stores it.
+    model = accelerator.unwrap_model(wrapped).model
+    names = {n for n, _ in model.named_parameters()} | {n for n, _ in model.named_buffers()}
+    full = {k.removeprefix("model."): v for k, v in full.items()}
+    return {k: v.to(dtype) if v.is_floating_point() else v
+            for k, v in full.items() if k in names}
 
 
 def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = None) -> Path:
