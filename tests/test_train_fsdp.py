@@ -30,13 +30,17 @@ from accelerate import Accelerator
 from accelerate.state import PartialState
 from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
 
-state = Accelerator(cpu=True).state
+configs = json.loads(sys.argv[1])
+precision = configs[0].get("mixed_precision", "no")
+state = Accelerator(cpu=True, mixed_precision=precision).state
 assert state.distributed_type == DistributedType.MULTI_CPU, state.distributed_type
 # AcceleratorState copies PartialState's fields on every Accelerator(): switch both.
 PartialState._shared_state["distributed_type"] = DistributedType.FSDP
 state.distributed_type = DistributedType.FSDP
 state.fsdp_plugin = FullyShardedDataParallelPlugin(
     fsdp_version=2, auto_wrap_policy="transformer_based_wrap", state_dict_type="FULL_STATE_DICT")
+if precision != "no":
+    state.fsdp_plugin.set_mixed_precision(precision)
 
 _prepare = Accelerator.prepare
 
@@ -59,7 +63,7 @@ Accelerator.prepare = prepare
 from kale.train.config import TrainConfig
 from kale.train.trainer import train
 
-for config in json.loads(sys.argv[1]):
+for config in configs:
     train(TrainConfig(**config))
 '''
 

@@ -97,7 +97,7 @@ class Objective:
 
 
 class ObjectiveModule(nn.Module):
-    """The model plus the objective as one module: ``forward(batch, norm)`` -> (loss, pieces).
+    """The model plus the objective as one module: ``forward(batch, norm)`` -> loss.
 
     This is what accelerate prepares (DDP or FSDP wraps it), so the LM-head weight the fused
     losses read is used inside a wrapped forward. It deliberately has no
@@ -114,6 +114,14 @@ class ObjectiveModule(nn.Module):
         self.model = model
         self.objective = objective  # a plain object, not registered as a submodule
         self._no_split_modules = list(getattr(model, "_no_split_modules", None) or [])
+        self.pieces: dict[str, torch.Tensor] = {}
 
-    def forward(self, batch: dict[str, torch.Tensor], norm: torch.Tensor):
-        return self.objective(self.model, batch, norm)
+    def forward(self, batch: dict[str, torch.Tensor], norm: float) -> torch.Tensor:
+        """The loss; its detached parts (for logging) are left in ``self.pieces``.
+
+        ``norm`` is a Python float and the parts do not pass through the return value because
+        FSDP2's mixed-precision policy casts the root's floating-point inputs and outputs to
+        bf16: a tensor normaliser would be rounded (1234 -> 1232) and the logs with it. The
+        returned loss is cast too, which is harmless: its gradient is 1."""
+        loss, self.pieces = self.objective(self.model, batch, norm)
+        return loss

@@ -184,7 +184,7 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
     for step in range(start, plan.total_steps):
         t0 = time.perf_counter()
         epoch, micro_batches, tokens = plan.step(step)
-        norm = torch.tensor(tokens / accelerator.num_processes, device=accelerator.device)
+        norm = tokens / accelerator.num_processes  # a float: see ObjectiveModule.forward
         sums: dict[str, torch.Tensor] = {}
         for k, examples in enumerate(micro_batches):
             batch = {n: v.to(accelerator.device)
@@ -193,9 +193,9 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
             sync = accelerator.no_sync(wrapped) if not last else contextlib.nullcontext()
             with sync:
                 with accelerator.autocast():
-                    loss, pieces = wrapped(batch, norm)
+                    loss = wrapped(batch, norm)
                 accelerator.backward(loss)
-            for name, value in pieces.items():
+            for name, value in wrapper.pieces.items():
                 sums[name] = sums[name] + value if name in sums else value
         # One device sync per optimizer step, for logging. Each process's loss is its share of
         # the step's sum over (tokens / processes), so the mean over processes is the step's.
