@@ -119,3 +119,45 @@ def test_fsdp_two_processes_equal_one_and_resume(tmp_path, tie, mode, target):
     reloaded = AutoModelForCausalLM.from_pretrained(str(tmp_path / "fsdp" / "model"))
     emb, head = reloaded.get_input_embeddings().weight, reloaded.get_output_embeddings().weight
     assert (emb.data_ptr() == head.data_ptr()) == tie
+
+
+@pytest.mark.parametrize("kind,version,lora,match", [
+    ("DEEPSPEED", 2, False, "DeepSpeed is not supported"),
+    ("FSDP", 1, False, "FSDP1 is not supported"),
+    ("FSDP", 2, True, "lora=true under FSDP"),
+])
+def test_unsupported_distributed_setups_are_refused(monkeypatch, tmp_path, kind, version, lora,
+                                                    match):
+    import accelerate
+    from accelerate.utils import DistributedType
+
+    from kale.train.config import TrainConfig
+    from kale.train.errors import KaleTrainError
+
+    class FakeAccelerator:
+        def __init__(self, **kw):
+            self.distributed_type = getattr(DistributedType, kind)
+            self.state = type("S", (), {"fsdp_plugin": type("P", (), {"fsdp_version": version})})
+
+    monkeypatch.setattr(accelerate, "Accelerator", FakeAccelerator)
+    cfg = TrainConfig(data="r.parquet", model="m", output_dir=str(tmp_path), lora=lora)
+    with pytest.raises(KaleTrainError, match=match):
+        train(cfg)
+
+
+def test_accelerate_fsdp_config_selects_fsdp2(monkeypatch):
+    """What `accelerate launch --config_file configs/train/accelerate_fsdp.yaml` hands the
+    processes: FSDP2, full shard, transformer-layer wrapping, bf16."""
+    from accelerate.commands.launch import _validate_launch_command, launch_command_parser
+    from accelerate.utils import FullyShardedDataParallelPlugin, prepare_multi_gpu_env
+
+    path = Path(__file__).parents[1] / "configs" / "train" / "accelerate_fsdp.yaml"
+    args = launch_command_parser().parse_args(["--config_file", str(path), "x.py"])
+    args = _validate_launch_command(args)[0]
+    assert args.use_fsdp and args.num_processes == 8 and args.mixed_precision == "bf16"
+    for key, value in prepare_multi_gpu_env(args).items():
+        monkeypatch.setenv(key, value)
+    plugin = FullyShardedDataParallelPlugin()
+    assert plugin.fsdp_version == 2 and plugin.reshard_after_forward is True
+    assert plugin.auto_wrap_policy.__name__ == "transformer_auto_wrap_policy"
+    assert not plugin.cpu_ram_efficient_loading
