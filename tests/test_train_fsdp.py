@@ -20,7 +20,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
-from test_train_trainer import _cfg, _log, _weights, make_model_dir, rows, write_parquet  # noqa: E402
+from test_train_trainer import (  # noqa: E402
+    _cfg, _log, _weights, make_model_dir, rows, write_parquet)
 
 from kale.train.trainer import train  # noqa: E402
 

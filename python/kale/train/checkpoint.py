@@ -11,10 +11,10 @@ A checkpoint is written to a ``.tmp`` sibling and renamed into place, then ``lat
 replaced atomically, so a crash mid-save leaves the previous checkpoint intact. Single-process
 and DDP training: every rank holds the full state and rank 0 writes. FSDP (``sharded=True``):
 every rank takes part in gathering the full (unsharded) model and optimizer state onto rank 0's
-CPU, rank 0 writes the same files, and on resume every rank reads them and keeps its own shard,
-so a checkpoint does not depend on the number of processes. The gathered state must fit in rank
-0's CPU memory (for full fine-tuning of 8B with AdamW: ~32 GB of fp32 weights plus ~64 GB of
-optimizer moments). DeepSpeed ZeRO is not covered: the trainer refuses it with a message.
+CPU, rank 0 writes the same files (optimizer tensors keyed by parameter name), and on resume
+every rank reads them and keeps its own shard. The gathered state must fit in rank 0's CPU
+memory (for full fine-tuning of 8B with AdamW: ~32 GB of fp32 weights plus ~64 GB of optimizer
+moments). DeepSpeed ZeRO is not covered: the trainer refuses it with a message.
 """
 
 from __future__ import annotations
