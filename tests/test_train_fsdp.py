@@ -1,4 +1,4 @@
-"""FSDP2 on CPU: two gloo processes under accelerate's FSDP path train exactly like one.
+"""FSDP2 (and DDP) on CPU: two gloo processes under accelerate train exactly like one.
 
 accelerate chooses FSDP only for GPU-type backends, so the child processes switch the shared
 AcceleratorState from MULTI_CPU to FSDP (version 2) before ``train()``; from there on the
@@ -31,17 +31,19 @@ from accelerate import Accelerator
 from accelerate.state import PartialState
 from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
 
-configs = json.loads(sys.argv[1])
+configs, fsdp = json.loads(sys.argv[1]), sys.argv[2] == "fsdp"
 precision = configs[0].get("mixed_precision", "no")
 state = Accelerator(cpu=True, mixed_precision=precision).state
 assert state.distributed_type == DistributedType.MULTI_CPU, state.distributed_type
-# AcceleratorState copies PartialState's fields on every Accelerator(): switch both.
-PartialState._shared_state["distributed_type"] = DistributedType.FSDP
-state.distributed_type = DistributedType.FSDP
-state.fsdp_plugin = FullyShardedDataParallelPlugin(
-    fsdp_version=2, auto_wrap_policy="transformer_based_wrap", state_dict_type="FULL_STATE_DICT")
-if precision != "no":
-    state.fsdp_plugin.set_mixed_precision(precision)
+if fsdp:
+    # AcceleratorState copies PartialState's fields on every Accelerator(): switch both.
+    PartialState._shared_state["distributed_type"] = DistributedType.FSDP
+    state.distributed_type = DistributedType.FSDP
+    state.fsdp_plugin = FullyShardedDataParallelPlugin(
+        fsdp_version=2, auto_wrap_policy="transformer_based_wrap",
+        state_dict_type="FULL_STATE_DICT")
+    if precision != "no":
+        state.fsdp_plugin.set_mixed_precision(precision)
 
 _prepare = Accelerator.prepare
 
@@ -50,8 +52,13 @@ def prepare(self, *args):
     out = _prepare(self, *args)
     from torch.distributed.fsdp import FSDPModule
     from torch.distributed.tensor import DTensor
+    from torch.nn.parallel import DistributedDataParallel
 
     model = out[0]
+    if not fsdp:
+        assert isinstance(model, DistributedDataParallel), type(model)
+        print("DDP", flush=True)
+        return out
     head = model.model.get_output_embeddings().weight
     assert isinstance(model, FSDPModule), type(model)
     assert isinstance(head, DTensor) and head.to_local().shape[0] < head.shape[0]
@@ -69,7 +76,8 @@ for config in configs:
 '''
 
 
-def run_fsdp(tmp_path: Path, configs: list) -> str:
+def run_two(tmp_path: Path, configs: list, kind: str) -> str:
+    """Run the configs one after the other in 2 gloo processes under ``kind`` (fsdp|ddp)."""
     script = tmp_path / "fsdp_harness.py"
     script.write_text(HARNESS)
     env = dict(os.environ, OMP_NUM_THREADS="1",
@@ -77,26 +85,29 @@ def run_fsdp(tmp_path: Path, configs: list) -> str:
                                            os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         str(script), json.dumps([c.to_dict() for c in configs])],
+         str(script), json.dumps([c.to_dict() for c in configs]), kind],
         env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
     return proc.stdout
 
 
-@pytest.mark.parametrize("tie,mode,target", [(False, "ka+sft", "frozen"), (True, "ka", "self")])
-def test_fsdp_two_processes_equal_one_and_resume(tmp_path, tie, mode, target):
-    """4 steps on one process (4 examples a step, one micro-batch) against 2 FSDP processes
-    (1 example x 2 accumulation each) that stop after 2 steps and resume from the checkpoint:
-    the same losses step by step and the same final weights."""
+@pytest.mark.parametrize("kind,tie,mode,target", [("fsdp", False, "ka+sft", "frozen"),
+                                                  ("fsdp", True, "ka", "self"),
+                                                  ("ddp", False, "ka+sft", "frozen")])
+def test_two_processes_equal_one_and_resume(tmp_path, kind, tie, mode, target):
+    """4 steps on one process (4 examples a step, one micro-batch) against 2 FSDP (or DDP)
+    processes (1 example x 2 accumulation each) that stop after 2 steps and resume from the
+    checkpoint: the same losses step by step and the same final weights."""
     model = make_model_dir(tmp_path / "model", tie=tie)
     data = write_parquet(tmp_path / "r.parquet", rows(16))
     assets = (model, data)
     common = dict(mode=mode, target=target, max_grad_norm=1.0, save_every=2)
     single = train(_cfg(assets, tmp_path / "single", micro_batch_size=4, max_steps=4, **common))
     fsdp = dict(micro_batch_size=1, grad_accum_steps=2, **common)
-    out = run_fsdp(tmp_path, [_cfg(assets, tmp_path / "fsdp", max_steps=2, **fsdp),
-                              _cfg(assets, tmp_path / "fsdp", max_steps=4, **fsdp)])
-    assert out.count("FSDP units:") == 4, out  # 2 ranks x 2 runs, all sharded
+    out = run_two(tmp_path, [_cfg(assets, tmp_path / "fsdp", max_steps=2, **fsdp),
+                             _cfg(assets, tmp_path / "fsdp", max_steps=4, **fsdp)], kind)
+    # 2 ranks x 2 runs, all sharded (or all DDP)
+    assert out.count("FSDP units:" if kind == "fsdp" else "DDP") == 4, out
     assert (tmp_path / "fsdp/checkpoints/latest").read_text() == "step-00000004"
     a, b = _log(tmp_path / "single"), _log(tmp_path / "fsdp")
     assert [r["step"] for r in b] == [1, 2, 3, 4]
