@@ -190,7 +190,10 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
             batch = {n: v.to(accelerator.device)
                      for n, v in collate(examples, pad_id, cfg.mode).items()}
             last = k == len(micro_batches) - 1
-            sync = accelerator.no_sync(wrapped) if not last else contextlib.nullcontext()
+            # DDP: all-reduce once, after the last micro-batch. FSDP reduce-scatters after every
+            # micro-batch: skipping it would hold a full unsharded gradient on every GPU.
+            skip_sync = not last and not fsdp
+            sync = accelerator.no_sync(wrapped) if skip_sync else contextlib.nullcontext()
             with sync:
                 with accelerator.autocast():
                     loss = wrapped(batch, norm)
