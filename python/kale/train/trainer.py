@@ -238,7 +238,7 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
         log.close()
     accelerator.wait_for_everyone()
     final = out / "model"
-    # FSDP: the full weights are gathered onto rank 0 (collective), in the training dtype.
+    # FSDP: the full weights are gathered onto rank 0 (collective), cast to torch_dtype.
     state = _full_model_state(accelerator, wrapped, cfg) if fsdp else None
     if main:
         save_plain_model(accelerator.unwrap_model(wrapped).model, tokenizer, final, cfg,
