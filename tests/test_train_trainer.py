@@ -64,14 +64,14 @@ def make_tokenizer():
     return fast
 
 
-def make_model_dir(path: Path, seed: int = 0) -> Path:
+def make_model_dir(path: Path, seed: int = 0, tie: bool = False) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     tok = make_tokenizer()
     cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
                       num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                      max_position_embeddings=256, tie_word_embeddings=False, initializer_range=0.3,
+                      max_position_embeddings=256, tie_word_embeddings=tie, initializer_range=0.3,
                       pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
                       bos_token_id=tok.bos_token_id)
     torch.manual_seed(seed)

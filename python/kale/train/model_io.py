@@ -66,14 +66,19 @@ def load_model_and_tokenizer(cfg: TrainConfig):
     return model, tokenizer
 
 
-def save_plain_model(model, tokenizer, final: Path, cfg: TrainConfig) -> Path:
+def save_plain_model(model, tokenizer, final: Path, cfg: TrainConfig,
+                     state_dict: dict | None = None) -> Path:
     """Write a folder that ``from_pretrained`` loads (safetensors), replacing ``final``
-    atomically. LoRA is merged when ``merge_lora``; otherwise only the adapter is saved."""
+    atomically. LoRA is merged when ``merge_lora``; otherwise only the adapter is saved.
+    ``state_dict`` (FSDP: the gathered full weights) replaces the model's own tensors."""
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     if cfg.lora and cfg.merge_lora:
         model = model.merge_and_unload()
-    model.save_pretrained(str(tmp))
+    if state_dict is not None:
+        model.save_pretrained(str(tmp), state_dict=state_dict)
+    else:
+        model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
     if final.exists():
         shutil.rmtree(final)

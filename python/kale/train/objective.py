@@ -1,10 +1,18 @@
-"""The per-micro-batch training objective for each mode (ka, sft, rationale-sft, ka+sft)."""
+"""The per-micro-batch training objective for each mode (ka, sft, rationale-sft, ka+sft).
+
+The losses apply the LM head themselves (to answer positions only, never materialising full
+logits), so they read the head weight directly. :class:`ObjectiveModule` makes the whole
+objective the ``forward`` of one module that owns the model: under FSDP every parameter that
+the loss touches is then gathered for that forward and its gradient is reduce-scattered by
+FSDP's own backward hooks, exactly as for a weight used inside the model.
+"""
 
 from __future__ import annotations
 
 import copy
 
 import torch
+from torch import nn
 
 from kale.train.config import TrainConfig
 from kale.train.cross_entropy import linear_cross_entropy
@@ -22,7 +30,6 @@ def final_hidden(model, ids, attn):
 class Objective:
     def __init__(self, cfg: TrainConfig, model):
         self.cfg = cfg
-        self.base = model  # unwrapped: the head weight and LoRA's adapter switch live here
         self.frozen = None
         uses_target = cfg.mode in ("ka", "ka+sft")
         if uses_target and cfg.target == "frozen" and not cfg.lora:
@@ -45,15 +52,17 @@ class Objective:
                     return final_hidden(self.frozen, batch["q_ids"], batch["q_attn"]), \
                         self._head(self.frozen)
                 if self.cfg.target == "frozen":  # LoRA: the base model is the frozen start
-                    with self.base.disable_adapter():
+                    with model.disable_adapter():
                         return final_hidden(model, batch["q_ids"], batch["q_attn"]), None
                 return final_hidden(model, batch["q_ids"], batch["q_attn"]), None
         finally:
             model.train(was_training)
 
     def __call__(self, model, batch, norm) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``model`` is the (Peft or HF) model itself, not a DDP/FSDP wrapper: call this from
+        inside :class:`ObjectiveModule`'s forward so that wrappers see one forward."""
         cfg = self.cfg
-        head = self._head(self.base)
+        head = self._head(model)
         device_type = head.device.type
         if cfg.mode == "rationale-sft":
             h = final_hidden(model, batch["q_ids"], batch["q_attn"])
@@ -64,8 +73,7 @@ class Objective:
         pieces: dict[str, torch.Tensor] = {}
         loss = None
         uses_target = cfg.mode in ("ka", "ka+sft")
-        # The no-grad target pass goes first so that, under DDP, the forward that backward
-        # follows is the last one through the wrapper.
+        # The no-grad target pass goes first (it once had to, for DDP; it costs nothing).
         if uses_target:
             h_q, head_q = self._target_hidden(model, batch)
         h_p = final_hidden(model, batch["p_ids"], batch["p_attn"])[batch["p_answer"]]
@@ -86,3 +94,34 @@ class Objective:
             loss = ce if loss is None else loss + cfg.ce_weight * ce
         pieces["loss"] = loss.detach()
         return loss, pieces
+
+
+class ObjectiveModule(nn.Module):
+    """The model plus the objective as one module: ``forward(batch, norm)`` -> loss.
+
+    This is what accelerate prepares (DDP or FSDP wraps it), so the LM-head weight the fused
+    losses read is used inside a wrapped forward. It deliberately has no
+    ``get_input_embeddings``/``get_output_embeddings``: accelerate's FSDP2 preparation would
+    otherwise shard the head in a unit of its own that is gathered only around the head's own
+    forward. Here the embeddings, final norm and head stay in the root unit, gathered for the
+    whole objective; the decoder layers are sharded one unit each (``_no_split_modules``).
+    The frozen target copy (``target=frozen`` without LoRA) lives in ``objective``, not as a
+    submodule: it is neither trained nor sharded.
+    """
+
+    def __init__(self, objective: Objective, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.objective = objective  # a plain object, not registered as a submodule
+        self._no_split_modules = list(getattr(model, "_no_split_modules", None) or [])
+        self.pieces: dict[str, torch.Tensor] = {}
+
+    def forward(self, batch: dict[str, torch.Tensor], norm: float) -> torch.Tensor:
+        """The loss; its detached parts (for logging) are left in ``self.pieces``.
+
+        ``norm`` is a Python float and the parts do not pass through the return value because
+        FSDP2's mixed-precision policy casts the root's floating-point inputs and outputs to
+        bf16: a tensor normaliser would be rounded (1234 -> 1232) and the logs with it. The
+        returned loss is cast too, which is harmless: its gradient is 1."""
+        loss, self.pieces = self.objective(self.model, batch, norm)
+        return loss

@@ -23,7 +23,7 @@ from kale.train.config import TrainConfig
 from kale.train.data import Example, collate, load_pairs
 from kale.train.errors import KaleTrainError
 from kale.train.model_io import load_model_and_tokenizer, save_plain_model
-from kale.train.objective import Objective
+from kale.train.objective import Objective, ObjectiveModule
 
 
 class StepPlan:
@@ -97,6 +97,20 @@ class JsonlLog:
             self.tb.close()
 
 
+def _full_model_state(accelerator, wrapped, cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    """The FSDP model's full state dict on the main process (empty elsewhere), keyed as the
+    HF model's own and cast back to ``torch_dtype`` (accelerate keeps fp32 master weights
+    under mixed precision)."""
+    dtype = getattr(torch, cfg.torch_dtype)
+    full = accelerator.get_state_dict(wrapped)
+    # named_parameters lists a tied weight once (embed_tokens), as save_pretrained stores it.
+    model = accelerator.unwrap_model(wrapped).model
+    names = {n for n, _ in model.named_parameters()} | {n for n, _ in model.named_buffers()}
+    full = {k.removeprefix("model."): v for k, v in full.items()}
+    return {k: v.to(dtype) if v.is_floating_point() else v
+            for k, v in full.items() if k in names}
+
+
 def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = None) -> Path:
     """Run (or resume) training; returns the folder of the saved Hugging Face model.
 
@@ -109,10 +123,16 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
 
     cfg = config.validate()
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
-    if accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
-        raise KaleTrainError("FSDP/DeepSpeed are not supported yet: the fused loss reads the "
-                             "LM-head weight outside forward and checkpoints hold full state; "
-                             "use DDP (accelerate launch --multi_gpu) instead")
+    if accelerator.distributed_type == DistributedType.DEEPSPEED:
+        raise KaleTrainError("DeepSpeed is not supported: use FSDP (configs/train/"
+                             "accelerate_fsdp.yaml) or DDP (accelerate launch --multi_gpu)")
+    fsdp = accelerator.distributed_type == DistributedType.FSDP
+    if fsdp and accelerator.state.fsdp_plugin.fsdp_version != 2:
+        raise KaleTrainError("FSDP1 is not supported: set fsdp_version: 2 in the accelerate "
+                             "config (see configs/train/accelerate_fsdp.yaml)")
+    if fsdp and cfg.lora:
+        raise KaleTrainError("lora=true under FSDP is not supported (merging the adapter needs "
+                             "the full model); LoRA fits DDP: accelerate launch --multi_gpu")
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
@@ -123,11 +143,15 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
                       dataclasses.replace(cfg, max_length=min(cfg.max_length, context)))
     plan = StepPlan(data.examples, cfg, accelerator.num_processes, accelerator.process_index)
     objective = Objective(cfg, model)  # copies the frozen target before wrapping
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=cfg.adam_betas,
+    # The objective is the forward of one module (see ObjectiveModule): DDP or FSDP wrap it.
+    wrapper = ObjectiveModule(objective, model)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                                  lr=cfg.learning_rate, betas=cfg.adam_betas,
                                   weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, plan.total_steps))
-    model, optimizer = accelerator.prepare(model, optimizer)
+    wrapped, optimizer = accelerator.prepare(wrapper, optimizer)
+    # FSDP replaces the parameters (by sharded ones): collect them after prepare.
+    params = [p for p in wrapped.parameters() if p.requires_grad]
     objective.to(accelerator.device)
 
     start = 0
@@ -139,8 +163,8 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
             lines = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
             raise KaleTrainError(f"{ckpt}: cannot resume, the configuration changed ({lines}); "
                                  "use a new output_dir or set resume=false")
-        load_checkpoint(ckpt, accelerator.unwrap_model(model), optimizer, scheduler,
-                        accelerator.scaler)
+        load_checkpoint(ckpt, accelerator.unwrap_model(wrapped).model, optimizer, scheduler,
+                        accelerator.scaler, sharded=fsdp)
         start = saved["step"]
     main = accelerator.is_main_process
     if main:
@@ -160,21 +184,29 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
     for step in range(start, plan.total_steps):
         t0 = time.perf_counter()
         epoch, micro_batches, tokens = plan.step(step)
-        norm = torch.tensor(tokens / accelerator.num_processes, device=accelerator.device)
+        norm = tokens / accelerator.num_processes  # a float: see ObjectiveModule.forward
         sums: dict[str, torch.Tensor] = {}
         for k, examples in enumerate(micro_batches):
             batch = {n: v.to(accelerator.device)
                      for n, v in collate(examples, pad_id, cfg.mode).items()}
             last = k == len(micro_batches) - 1
-            sync = accelerator.no_sync(model) if not last else contextlib.nullcontext()
+            # DDP: all-reduce once, after the last micro-batch. FSDP reduce-scatters after every
+            # micro-batch: skipping it would hold a full unsharded gradient on every GPU.
+            skip_sync = not last and not fsdp
+            sync = accelerator.no_sync(wrapped) if skip_sync else contextlib.nullcontext()
             with sync:
                 with accelerator.autocast():
-                    loss, pieces = objective(model, batch, norm)
+                    loss = wrapped(batch, norm)
                 accelerator.backward(loss)
-            for name, value in pieces.items():
+            for name, value in wrapper.pieces.items():
                 sums[name] = sums[name] + value if name in sums else value
-        # One device sync per optimizer step, for logging.
-        parts = {name: float(value) for name, value in sums.items()}
+        # One device sync per optimizer step, for logging. Each process's loss is its share of
+        # the step's sum over (tokens / processes), so the mean over processes is the step's.
+        names = sorted(sums)
+        stacked = torch.stack([sums[n].float() for n in names])
+        if accelerator.num_processes > 1:
+            stacked = accelerator.reduce(stacked, reduction="mean")
+        parts = dict(zip(names, stacked.tolist()))
         grad_norm = None
         if cfg.max_grad_norm:
             grad_norm = float(accelerator.clip_grad_norm_(params, cfg.max_grad_norm))
@@ -194,10 +226,11 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
         bar.set_postfix(loss=f"{parts.get('loss', 0.0):.4f}")
         if (cfg.save_every and done % cfg.save_every == 0) or done == plan.total_steps:
             accelerator.wait_for_everyone()
-            if main:
-                save_checkpoint(out, done, accelerator.unwrap_model(model), optimizer,
+            if main or fsdp:  # FSDP gathers the state collectively; rank 0 writes
+                save_checkpoint(out, done, accelerator.unwrap_model(wrapped).model, optimizer,
                                 scheduler, accelerator.scaler,
-                                {"config": cfg.to_dict(), "epoch": epoch}, cfg.keep_checkpoints)
+                                {"config": cfg.to_dict(), "epoch": epoch}, cfg.keep_checkpoints,
+                                sharded=fsdp, write=main)
         if on_step is not None and main:
             on_step(done, record)
     bar.close()
@@ -205,7 +238,10 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
         log.close()
     accelerator.wait_for_everyone()
     final = out / "model"
+    # FSDP: the full weights are gathered onto rank 0 (collective), cast to torch_dtype.
+    state = _full_model_state(accelerator, wrapped, cfg) if fsdp else None
     if main:
-        save_plain_model(accelerator.unwrap_model(model), tokenizer, final, cfg)
+        save_plain_model(accelerator.unwrap_model(wrapped).model, tokenizer, final, cfg,
+                         state_dict=state)
     accelerator.wait_for_everyone()
     return final
