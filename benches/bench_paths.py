@@ -140,7 +140,7 @@ def queries(adj, count, seed):
     out = []
     # A dense graph may have no pair farther than 4 hops: stop drawing after a while
     # and fill the rest with near pairs, saying so.
-    for _ in range(20 * count):
+    for _ in range(count):
         if not any(want.values()):
             break
         s = int(rng.integers(len(adj)))
