@@ -27,6 +27,9 @@ struct Side<'m> {
     /// side that is not expanded is not summed again every level, and summed only
     /// when the next turn is chosen (not for the level where the searches meet).
     cost: Option<u64>,
+    /// The expanded levels (level 0: the roots) with their costs, to find parents from
+    /// whichever end is cheaper.
+    levels: Vec<(Vec<u32>, u64)>,
     depth: u32,
     backward: bool,
 }
@@ -36,7 +39,7 @@ impl<'m> Side<'m> {
         for &r in roots {
             depth_of.mark(r, 0);
         }
-        Side { depth_of, frontier: roots.to_vec(), cost: None, depth: 0, backward }
+        Side { depth_of, frontier: roots.to_vec(), cost: None, levels: Vec::new(), depth: 0, backward }
     }
 
     fn cost(&mut self, g: &Graph) -> u64 {
@@ -47,13 +50,26 @@ impl<'m> Side<'m> {
     fn parents(&self, g: &Graph, f: &Filter, node: u32, out: &mut Vec<u32>) {
         out.clear();
         let Some(d) = self.depth_of.get(node).filter(|&d| d > 0) else { return };
-        // Walking the edges the other way finds who reached `node` along them; a
-        // parent was expanded, so it is a root or a node under the hub cap.
-        each_neighbour(g, node, f, !self.backward, |p| {
-            if self.depth_of.get(p) == Some(d - 1) && (d == 1 || !f.is_hub(g, p)) {
-                out.push(p);
+        // A parent was expanded, so it is a root or a node under the hub cap. Either
+        // scan the level before for nodes whose edges reach `node` (cheap when `node` is
+        // a hub met near the roots), or walk `node`'s edges the other way.
+        let expanded = |p: u32| d == 1 || !f.is_hub(g, p);
+        let (before, before_cost) = &self.levels[d as usize - 1];
+        if *before_cost < g.degree(node) {
+            for &p in before {
+                let mut reaches = false;
+                each_neighbour(g, p, f, self.backward, |x| reaches |= x == node);
+                if reaches && expanded(p) {
+                    out.push(p);
+                }
             }
-        });
+        } else {
+            each_neighbour(g, node, f, !self.backward, |p| {
+                if self.depth_of.get(p) == Some(d - 1) && expanded(p) {
+                    out.push(p);
+                }
+            });
+        }
         out.sort_unstable();
         out.dedup();
     }
@@ -140,7 +156,8 @@ fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget
         }
         this.depth = depth;
         this.cost = None;
-        this.frontier = frontier;
+        let expanded = std::mem::replace(&mut this.frontier, frontier);
+        this.levels.push((expanded, work));
         if !meeting.is_empty() {
             meeting.sort_unstable();
             return join(g, &o.filter, &fwd, &bwd, &meeting, o.max_paths);
