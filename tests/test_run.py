@@ -22,17 +22,19 @@ def test_config_merging_and_errors(tmp_path):
 
 
 def test_whole_job_runs_and_resumes(wordnet_graph, tiny_model_dir, tmp_path):
-    data = tmp_path / "q.jsonl"
-    data.write_text("".join(json.dumps({"id": f"q{i}", "question": "where do dog sleep ?", "choices": ["bed", "tree"], "answer": i % 2}) + "\n" for i in range(6)))
+    # Real CommonsenseQA slices: training questions for synthesis, validation questions
+    # for evaluation and for the known&incorrect probe's facts.
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "kale", "run", "--set", f"out={out}", "--set", f"graph.path={wordnet_graph.path}", "--set", f"data={data}",
-           "--set", f"model={tiny_model_dir}", "--set", "synth.writer=template", "--set", "synth.split=test", "--set", "train.max_steps=2",
-           "--set", "train.micro_batch_size=2", "--set", f"eval.bench={data}", "--set", "eval.limit=6", "--set", "arms=[sft,ka]"]
+    cmd = [sys.executable, "-m", "kale", "run", "--set", f"out={out}", "--set", f"graph.path={wordnet_graph.path}", "--set", "data=csqa",
+           "--set", f"model={tiny_model_dir}", "--set", "synth.writer=template", "--set", "synth.limit=6", "--set", "train.max_steps=2",
+           "--set", "train.micro_batch_size=2", "--set", "eval.bench=csqa", "--set", "eval.limit=24", "--set", "arms=[sft,ka]"]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
     for arm in ("base", "sft", "ka"):
-        assert (out / "eval" / arm / "results.json").is_file()
+        results = json.loads((out / "eval" / arm / "results.json").read_text())
+        known = results["benchmarks"]["csqa"]["known"]  # the known&incorrect probe ran on every arm
+        assert known["n_checked"] > 0 and "known_incorrect_rate" in known
     assert (out / "report" / "report.html").is_file()
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0
-    assert again.stdout.count("done already") == 6  # synth, 3 evals, 2 trainings
+    assert again.stdout.count("done already") == 7  # synth, facts, 3 evals, 2 trainings

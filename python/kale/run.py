@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
               "engine": "local", "ray_address": None, "judge": None},
     "arms": ["ka"],
     "train": {"max_steps": 40, "micro_batch_size": 4, "learning_rate": 1e-5, "lr_schedule": "constant"},
-    "eval": {"bench": "csqa", "split": None, "limit": 400, "mode": "auto", "threads": 0},
+    "eval": {"bench": "csqa", "split": None, "limit": 400, "mode": "auto", "threads": 0, "known": True},
 }
 ARMS = {"ka": "ka", "sft": "sft", "rationale-sft": "rationale-sft", "ka+sft": "ka+sft"}
 
@@ -71,6 +71,19 @@ def load_config(path: Path | None, overrides: tuple[str, ...]) -> dict:
     if unknown:
         raise KaleValueError(f"unknown arm(s) {unknown}; accepted: {', '.join(ARMS)}")
     return cfg
+
+
+def facts_split(cfg: dict) -> tuple[bool, str | None]:
+    """Whether the training dataset is among the evaluated benchmarks, and on which split:
+    its NAME:SPLIT in eval.bench, else eval.split, else the benchmark's default."""
+    from kale.data.registry import BENCHMARKS, split_of
+
+    for entry in str(cfg["eval"]["bench"]).split(","):
+        name, split = split_of(entry.strip())
+        if name == cfg["data"]:
+            default = BENCHMARKS[name].default_split if name in BENCHMARKS else None
+            return True, split or cfg["eval"]["split"] or default
+    return False, None
 
 
 def stage(name: str, args: list[str], done: Path | None) -> None:
@@ -116,15 +129,25 @@ def run_command(config: Path | None, overrides: tuple[str, ...], dry_run: bool) 
     synth = dict(cfg["synth"])
     plan.append(("synth", ["synth", "--graph", str(graph), "--data", cfg["data"], "--out", str(rationales), "--model", cfg["model"], *options(synth)],
                  out / "rationales.done"))
+    evaluation = options({k: v for k, v in cfg["eval"].items() if k != "known"})
+    probed, split = facts_split(cfg)
+    if cfg["eval"]["known"] and probed:
+        # The known&incorrect probe needs KG facts for the evaluated questions: linking
+        # and paths as in synthesis, with the template writer (seconds, no model).
+        facts = out / "facts"
+        keep = {k: synth[k] for k in ("method", "max_hops", "max_paths") if k in synth}
+        plan.append(("facts", ["synth", "--graph", str(graph), "--data", cfg["data"], "--out", str(facts), "--writer", "template",
+                               *(["--split", split] if split else []), *options({"limit": cfg["eval"]["limit"], **keep})], out / "facts.done"))
+        evaluation += ["--facts", str(facts)]
     runs = [out / "eval" / "base"]
-    plan.append(("eval base", ["eval", "--model", cfg["model"], "--out", str(runs[0]), "--name", "base", *options(cfg["eval"])], runs[0] / "results.json"))
+    plan.append(("eval base", ["eval", "--model", cfg["model"], "--out", str(runs[0]), "--name", "base", *evaluation], runs[0] / "results.json"))
     for arm in cfg["arms"]:
         folder = out / f"train-{arm}"
         train = {"mode": ARMS[arm], **cfg["train"]}
         sets = [x for k, v in train.items() for x in ("--set", f"{k}={v}")]
         plan.append((f"train {arm}", ["train", "--data", str(rationales), "--model", cfg["model"], "--output-dir", str(folder), *sets], folder / "model" / "config.json"))
         runs.append(out / "eval" / arm)
-        plan.append((f"eval {arm}", ["eval", "--model", str(folder / "model"), "--out", str(runs[-1]), "--name", arm, *options(cfg["eval"])], runs[-1] / "results.json"))
+        plan.append((f"eval {arm}", ["eval", "--model", str(folder / "model"), "--out", str(runs[-1]), "--name", arm, *evaluation], runs[-1] / "results.json"))
     plan.append(("report", ["report", *map(str, runs), "--out", str(out / "report")], None))
     if dry_run:
         for name, args, _ in plan:
@@ -133,6 +156,6 @@ def run_command(config: Path | None, overrides: tuple[str, ...], dry_run: bool) 
     started = time.perf_counter()
     for name, args, done in plan:
         stage(name, args, done)
-        if name == "synth":
-            (out / "rationales.done").touch()
+        if name in ("synth", "facts"):
+            done.touch()  # a synthesis folder resumes, so only this marks it finished
     click.secho(f"\nall stages done in {(time.perf_counter() - started) / 60:.1f} min; report: {out / 'report'}", bold=True)

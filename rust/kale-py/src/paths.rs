@@ -334,7 +334,9 @@ impl PyPathResult {
     }
 
     fn __repr__(&self) -> String {
-        format!("PathResult({} paths, truncated={}, reason={:?}, expanded={})", self.result.paths.len(), self.result.truncated, self.result.reason, self.result.expanded)
+        let reason = self.result.reason.as_deref().map_or("None".to_string(), |r| format!("'{r}'"));
+        let truncated = if self.result.truncated { "True" } else { "False" };
+        format!("PathResult({} paths, truncated={truncated}, reason={reason}, expanded={})", self.result.paths.len(), self.result.expanded)
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
