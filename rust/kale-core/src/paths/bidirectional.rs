@@ -76,15 +76,19 @@ impl<'m> Side<'m> {
 
     /// Every chain from `node` back to a root (node first), up to `limit` chains, in
     /// ascending order of the nodes after `node`, depth first on one `chain` buffer.
+    /// Chains from one node to the roots all have the same length, so `out` holds them
+    /// end to end, without an allocation per chain.
     #[allow(clippy::too_many_arguments)] // a recursion's state, passed down as is
-    fn chains(&self, g: &Graph, f: &Filter, node: u32, limit: usize, memo: &mut Parents, chain: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
+    fn chains(&self, g: &Graph, f: &Filter, node: u32, limit: usize, memo: &mut Parents, chain: &mut Vec<u32>, out: &mut Vec<u32>) {
         chain.push(node);
-        if self.depth_of.get(node) == Some(0) {
-            out.push(chain.clone());
+        let depth = self.depth_of.get(node).unwrap_or(0) as usize;
+        if depth == 0 {
+            out.extend_from_slice(chain);
         } else {
+            let whole = chain.len() + depth; // the length of every finished chain
             let (start, end) = memo.of(node, |buf| self.parents(g, f, node, buf));
             for i in start..end {
-                if out.len() >= limit {
+                if out.len() >= limit * whole {
                     break;
                 }
                 let p = memo.pool[i];
@@ -171,13 +175,17 @@ fn join(g: &Graph, f: &Filter, fwd: &Side, bwd: &Side, meeting: &[u32], max_path
     let limit = max_paths + 1; // one more than asked proves whether any were cut
     let mut paths = Vec::new();
     let (mut fwd_memo, mut bwd_memo, mut chain) = (Parents::default(), Parents::default(), Vec::new());
+    let (mut heads, mut tails) = (Vec::new(), Vec::new());
     for &m in meeting {
-        let (mut heads, mut tails) = (Vec::new(), Vec::new());
+        heads.clear();
+        tails.clear();
         fwd.chains(g, f, m, limit, &mut fwd_memo, &mut chain, &mut heads);
         bwd.chains(g, f, m, limit, &mut bwd_memo, &mut chain, &mut tails);
-        for head in &heads {
-            for tail in &tails {
-                let mut nodes: Vec<u32> = head.iter().rev().copied().collect();
+        let (head_len, tail_len) = (fwd.depth_of.get(m).unwrap_or(0) as usize + 1, bwd.depth_of.get(m).unwrap_or(0) as usize + 1);
+        for head in heads.chunks_exact(head_len) {
+            for tail in tails.chunks_exact(tail_len) {
+                let mut nodes = Vec::with_capacity(head_len + tail_len - 1);
+                nodes.extend(head.iter().rev());
                 nodes.extend_from_slice(&tail[1..]);
                 paths.push(Path { nodes, relations: Vec::new(), forward: Vec::new() });
             }

@@ -185,6 +185,8 @@ pub fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions) ->
 fn label_hops(g: &Graph, p: &mut Path, f: &Filter) {
     p.relations.clear();
     p.forward.clear();
+    p.relations.reserve_exact(p.nodes.len().saturating_sub(1));
+    p.forward.reserve_exact(p.nodes.len().saturating_sub(1));
     for w in p.nodes.windows(2) {
         let (rel, fwd) = neighbours::edge_between(g, w[0], w[1], f).unwrap_or((u16::MAX, true));
         p.relations.push(rel);
