@@ -252,10 +252,14 @@ def bench_graph(name, g, args):
         cut = sum(method == "shortest" and a.truncated and set(p.nodes for p in a.paths) <= set(r) for a, r in zip(ka, ra))
         note = f" (+{cut} cut at max_paths, a subset of the reference's)" if cut else ""
         print(row("pure-Python reference", rt, base) + f"   same answers: {agree}/{len(qs)}{note}")
-        t0 = time.perf_counter()
-        g.paths_batch([(s, t) for s, t, _ in qs], threads=2, options=opts)
-        batch_qps = len(qs) / (time.perf_counter() - t0)
-        print(f"  {'kale paths_batch 2 thr':<24} {batch_qps:,.0f} q/s = {batch_qps / stats(rt)[2]:,.0f}x the reference's sequential throughput")
+        batch_s = []
+        for _ in range(3):  # the first call starts the pool's threads; a program makes many calls
+            t0 = time.perf_counter()
+            g.paths_batch([(s, t) for s, t, _ in qs], threads=2, options=opts)
+            batch_s.append(time.perf_counter() - t0)
+        batch_qps, first_qps = len(qs) / min(batch_s), len(qs) / batch_s[0]
+        print(f"  {'kale paths_batch 2 thr':<24} {batch_qps:,.0f} q/s = {batch_qps / stats(rt)[2]:,.0f}x the reference's sequential throughput"
+              f" (best of 3 calls; the first, starting the threads: {first_qps:,.0f} q/s)")
         for lib, (fa, fb) in library_fns(adj, args.libs).items():
             fn = fa if method == "shortest" else fb
             if fn is None:

@@ -2,7 +2,9 @@
 //! read their keyword options here, so a query is one Python call; results are Rust
 //! classes whose Python objects are made only when they are read.
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use kale_core::paths::{search, Filter, Method, Path, SearchOptions, SearchResult};
@@ -149,6 +151,19 @@ impl PyGraph {
     }
 }
 
+/// One pool per thread count, kept: a batch call does not start threads each time, and
+/// the pool's threads keep their search scratch (kale_core's per-thread marks).
+fn pool(threads: usize) -> kale_core::Result<Arc<rayon::ThreadPool>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS.get_or_init(Default::default).lock().map_err(|_| KaleError::invalid("a thread pool panicked"))?;
+    if let Some(p) = pools.get(&threads) {
+        return Ok(p.clone());
+    }
+    let p = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| KaleError::invalid(e.to_string()))?);
+    pools.insert(threads, p.clone());
+    Ok(p)
+}
+
 fn type_name(value: &Bound<'_, PyAny>) -> String {
     value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
 }
@@ -192,11 +207,7 @@ impl PyGraph {
         let run = || resolved.par_iter().map(|(s, t)| search(g, s, t, &o)).collect::<kale_core::Result<Vec<_>>>();
         let results = py
             .detach(|| match threads {
-                Some(n) => rayon::ThreadPoolBuilder::new()
-                    .num_threads(n.max(1))
-                    .build()
-                    .map_err(|e| KaleError::invalid(e.to_string()))
-                    .and_then(|pool| pool.install(run)),
+                Some(n) => pool(n.max(1)).and_then(|pool| pool.install(run)),
                 None => run(),
             })
             .py()?;
