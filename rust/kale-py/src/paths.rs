@@ -71,19 +71,20 @@ impl PyGraph {
         Ok(out)
     }
 
-    fn entity(&self, item: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
+    fn entity(&self, item: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<u32> {
         if let Ok(name) = item.cast::<PyString>() {
             return self.inner.resolve(&name.to_cow()?).py();
         }
-        let index: i64 = item.extract().map_err(|_| invalid(format!("{what}: expected node indices, ids or labels, got {}", type_name(item))))?;
+        let index: i64 = item.extract().map_err(|_| invalid(format!("{}: expected node indices, ids or labels, got {}", what(), type_name(item))))?;
         match u32::try_from(index) {
             Ok(n) if n < self.inner.node_count() => Ok(n),
-            _ => Err(invalid(format!("{what}: node index {index} is out of range (the graph has {} nodes)", self.inner.node_count()))),
+            _ => Err(invalid(format!("{}: node index {index} is out of range (the graph has {} nodes)", what(), self.inner.node_count()))),
         }
     }
 
     /// Node indices from an index, an id/label/alias, or an iterable of those.
-    fn entity_set(&self, value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u32>> {
+    /// `what` names the argument in errors; made only when there is one (batches are hot).
+    fn entity_set(&self, value: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Vec<u32>> {
         if let Ok(index) = value.extract::<u32>() {
             if index < self.inner.node_count() {
                 return Ok(vec![index]); // the common case, kept cheap for per-query loops
@@ -93,11 +94,11 @@ impl PyGraph {
             return Ok(vec![self.entity(value, what)?]);
         }
         let mut out = Vec::new();
-        for item in value.try_iter().map_err(|_| invalid(format!("{what}: expected node indices, ids or labels, got {}", type_name(value))))? {
+        for item in value.try_iter().map_err(|_| invalid(format!("{}: expected node indices, ids or labels, got {}", what(), type_name(value))))? {
             out.push(self.entity(&item?, what)?);
         }
         if out.is_empty() {
-            return Err(invalid(format!("{what} is empty: a search needs at least one source and one target")));
+            return Err(invalid(format!("{} is empty: a search needs at least one source and one target", what())));
         }
         Ok(out)
     }
@@ -187,7 +188,7 @@ impl PyGraph {
     #[pyo3(signature = (sources, targets, **options))]
     fn paths(&self, py: Python<'_>, sources: &Bound<'_, PyAny>, targets: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyDict>>) -> PyResult<PyPathResult> {
         let o = self.search_options(options)?;
-        let (s, t) = (self.entity_set(sources, "sources")?, self.entity_set(targets, "targets")?);
+        let (s, t) = (self.entity_set(sources, &|| "sources".into())?, self.entity_set(targets, &|| "targets".into())?);
         let g = &self.inner;
         let r = py.detach(|| search(g, &s, &t, &o)).py()?;
         Ok(result(r, s, t))
@@ -201,7 +202,7 @@ impl PyGraph {
         for (i, q) in queries.try_iter()?.enumerate() {
             let q = q?;
             let (s, t): (Bound<'_, PyAny>, Bound<'_, PyAny>) = q.extract().map_err(|_| invalid(format!("queries[{i}]: expected a (sources, targets) pair, got {}", type_name(&q))))?;
-            resolved.push((self.entity_set(&s, &format!("queries[{i}] sources"))?, self.entity_set(&t, &format!("queries[{i}] targets"))?));
+            resolved.push((self.entity_set(&s, &|| format!("queries[{i}] sources"))?, self.entity_set(&t, &|| format!("queries[{i}] targets"))?));
         }
         let g = &self.inner;
         let run = || resolved.par_iter().map(|(s, t)| search(g, s, t, &o)).collect::<kale_core::Result<Vec<_>>>();

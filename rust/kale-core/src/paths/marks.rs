@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap;
 
 const UNSEEN: u8 = u8::MAX;
 
+#[derive(Default)]
 pub(crate) struct Marks {
     depth: Vec<u8>,
     touched: Vec<u32>,
@@ -84,28 +85,23 @@ thread_local! {
 /// Lends `f` two clean mark arrays for a graph of `nodes` nodes; they are reset after,
 /// also when `f` panics.
 pub(crate) fn with_two<R>(nodes: u32, f: impl FnOnce(&mut Marks, &mut Marks) -> R) -> R {
-    struct Lent(Vec<Marks>);
+    // Taken out of the pool by value (no allocation per search) and put back on drop.
+    struct Lent([Marks; 2]);
     impl Drop for Lent {
         fn drop(&mut self) {
             for m in &mut self.0 {
                 m.reset();
             }
-            let marks = std::mem::take(&mut self.0);
-            MARKS.with_borrow_mut(|pool| pool.extend(marks));
+            MARKS.with_borrow_mut(|pool| pool.extend(self.0.iter_mut().map(std::mem::take)));
         }
     }
-    let mut lent = Lent(MARKS.with_borrow_mut(|pool| {
-        let keep = pool.len().saturating_sub(2);
-        pool.split_off(keep)
-    }));
-    while lent.0.len() < 2 {
-        lent.0.push(Marks { depth: Vec::new(), touched: Vec::new() });
-    }
+    let take = || MARKS.with_borrow_mut(|pool| pool.pop()).unwrap_or_default();
+    let mut lent = Lent([take(), take()]);
     for m in &mut lent.0 {
         if m.depth.len() < nodes as usize {
             m.depth.resize(nodes as usize, UNSEEN);
         }
     }
-    let (a, b) = lent.0.split_at_mut(1);
-    f(&mut a[0], &mut b[0])
+    let [a, b] = &mut lent.0;
+    f(a, b)
 }
