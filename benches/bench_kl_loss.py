@@ -1,4 +1,5 @@
-"""Peak memory and time of the knowledge-aware loss: naive vs chunked reference vs fused.
+"""Peak memory and time of the knowledge-aware loss: naive vs chunked reference vs fused
+(vs Liger-Kernel's fused linear JSD on CUDA when liger_kernel is installed).
 
     python benches/bench_kl_loss.py            # N=4096, H=896, vocab 49152/128256/151936
     python benches/bench_kl_loss.py --quick    # small sizes, seconds
@@ -48,8 +49,14 @@ def measure(impl: str, n: int, h: int, v: int, device: str, dtype: str, div: str
     w = torch.randn(v, h, device=device, dtype=dt).mul_(h**-0.5).requires_grad_()
     hp.requires_grad_()
 
+    if impl == "liger":
+        loss_fn = _liger(div)
+    else:
+        def loss_fn(hp, hq, w):
+            return linear_kl_loss(hp, hq, w, implementation=impl, divergence=div)
+
     def once():
-        loss = linear_kl_loss(hp, hq, w, implementation=impl, divergence=div)
+        loss = loss_fn(hp, hq, w)
         loss.backward()
         value = float(loss)
         hp.grad = w.grad = None
@@ -67,6 +74,16 @@ def measure(impl: str, n: int, h: int, v: int, device: str, dtype: str, div: str
     best = min(times[1:]) if len(times) > 1 else times[0]
     return {"impl": impl, "n": n, "h": h, "v": v, "seconds": best, "loss": value,
             "peak_bytes": peak}
+
+
+def _liger(div: str):
+    """Liger-Kernel's fused linear JSD with student = p and teacher = q on the same head: its
+    beta 1 is the reverse KL, 0 the forward KL (the convention kale's jsd follows)."""
+    from liger_kernel.transformers.fused_linear_jsd import LigerFusedLinearJSD
+
+    beta = {"reverse_kl": 1.0, "forward_kl": 0.0, "jsd": 0.5}[div]
+    fn = LigerFusedLinearJSD(jsd_beta=beta)
+    return lambda hp, hq, w: fn(hp, w, hq, w.detach(), None)
 
 
 def _child(args) -> dict:
@@ -105,11 +122,13 @@ def main() -> None:
     args.repeats = args.repeats or (3 if args.device == "cuda" else 1)
     impls = args.impls or (["naive", "reference", "fused"] if args.device == "cuda"
                            else ["naive", "reference"])
+    if not args.impls and args.device == "cuda" and _importable("liger_kernel"):
+        impls.append("liger")
     elem = 2 if args.dtype in ("bfloat16", "float16") else 4
     print(f"device={args.device} dtype={args.dtype} divergence={args.divergence} "
           f"N={n} H={h} (forward+backward; peak includes inputs)")
     header = f"{'vocab':>7} {'impl':>9} {'seconds':>8} {'peak GB':>8} {'floor GB':>8} " \
-             f"{'peak/floor':>10} {'time/ref':>8}"
+             f"{'peak/floor':>10} {'time/ref':>8} {'time/fused':>10} {'loss':>10}"
     print(header)
     results = []
     for v in vocabs:
@@ -121,6 +140,7 @@ def main() -> None:
             args.impl_one, args.n, args.h, args.v = impl, n, h, v
             rows[impl] = _child(args)
         ref = rows.get("reference", {}).get("seconds")
+        fused = rows.get("fused", {}).get("seconds")
         for impl, r in rows.items():
             if "error" in r:
                 print(f"{v:>7} {impl:>9} failed: {r['error']}")
@@ -128,12 +148,20 @@ def main() -> None:
             gb = r["peak_bytes"] / 1e9
             print(f"{v:>7} {impl:>9} {r['seconds']:>8.3f} {gb:>8.3f} {floor / 1e9:>8.3f} "
                   f"{r['peak_bytes'] / floor:>10.2f} "
-                  f"{(r['seconds'] / ref if ref else float('nan')):>8.2f}")
+                  f"{(r['seconds'] / ref if ref else float('nan')):>8.2f} "
+                  f"{(r['seconds'] / fused if fused else float('nan')):>10.2f} "
+                  f"{r['loss']:>10.5f}")
             results.append(dict(r, floor_bytes=floor))
         sys.stdout.flush()
     if os.environ.get("KALE_BENCH_JSON"):
         with open(os.environ["KALE_BENCH_JSON"], "w") as fh:
             json.dump(results, fh, indent=1)
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
 
 
 def _cuda() -> bool:
