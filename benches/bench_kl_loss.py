@@ -30,7 +30,7 @@ def _rss_bytes() -> int:
 
 
 def measure(impl: str, n: int, h: int, v: int, device: str, dtype: str, div: str,
-            repeats: int) -> dict:
+            repeats: int, grad_chunk_mb: int | None = None) -> dict:
     import torch
 
     from kale.train.losses import linear_kl_loss
@@ -49,11 +49,14 @@ def measure(impl: str, n: int, h: int, v: int, device: str, dtype: str, div: str
     w = torch.randn(v, h, device=device, dtype=dt).mul_(h**-0.5).requires_grad_()
     hp.requires_grad_()
 
+    # The fused kernel's backward buffer (default 64 MiB) trades memory for fewer launches.
+    opts = {"grad_chunk_bytes": grad_chunk_mb * 2**20} if grad_chunk_mb and impl == "fused" \
+        else {}
     if impl == "liger":
         loss_fn = _liger(div)
     else:
         def loss_fn(hp, hq, w):
-            return linear_kl_loss(hp, hq, w, implementation=impl, divergence=div)
+            return linear_kl_loss(hp, hq, w, implementation=impl, divergence=div, **opts)
 
     def once():
         loss = loss_fn(hp, hq, w)
@@ -90,6 +93,8 @@ def _child(args) -> dict:
     cmd = [sys.executable, __file__, "--child", args.impl_one, "--n", str(args.n), "--h",
            str(args.h), "--v", str(args.v), "--device", args.device, "--dtype", args.dtype,
            "--divergence", args.divergence, "--repeats", str(args.repeats)]
+    if args.grad_chunk_mb:
+        cmd += ["--grad-chunk-mb", str(args.grad_chunk_mb)]
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep +
                os.environ.get("PYTHONPATH", ""))
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -110,11 +115,13 @@ def main() -> None:
     ap.add_argument("--v", type=int)
     ap.add_argument("--repeats", type=int)
     ap.add_argument("--impls", nargs="*")
+    ap.add_argument("--grad-chunk-mb", type=int,
+                    help="the fused backward's buffer size in MiB (default 64)")
     ap.add_argument("--child")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(measure(args.child, args.n, args.h, args.v, args.device, args.dtype,
-                                 args.divergence, args.repeats)))
+                                 args.divergence, args.repeats, args.grad_chunk_mb)))
         return
     n = args.n or (512 if args.quick else 4096)
     h = args.h or (256 if args.quick else 896)

@@ -238,7 +238,7 @@ class _FusedLinearKL(torch.autograd.Function):
             rows = beta * kl_q + (1.0 - beta) * aux
         ctx.save_for_backward(h_p, h_q, weight, weight_q, lse_p, lse_q, aux, norm)
         ctx.meta = (div, beta, inv_t, log_beta, log_1mbeta, bm, bv, bh, upcast, prec, h_dtype,
-                    opts.get("grad_chunk_bytes", 256 * 2**20))
+                    opts.get("grad_chunk_bytes", 64 * 2**20))
         return rows.sum() / norm
 
     @staticmethod
