@@ -15,35 +15,50 @@
 
 use rustc_hash::FxHashMap;
 
-use super::marks::{with_two, Marks};
+use super::marks::{take_cleared, with_scratch, Marks, Scratch, VecPool};
 use super::neighbours::{each_neighbour, Filter};
-use super::{Budget, Path, SearchOptions, SearchResult};
+use super::{Budget, Path, SearchOptions, SearchResult, MAX_HOPS_LIMIT};
 use crate::store::Graph;
+
+const LEVELS: usize = MAX_HOPS_LIMIT as usize + 1;
 
 struct Side<'m> {
     depth_of: &'m mut Marks,
-    frontier: Vec<u32>,
-    /// Sum of the frontier's degrees: the work of expanding it, kept with it so the
-    /// side that is not expanded is not summed again every level, and summed only
-    /// when the next turn is chosen (not for the level where the searches meet).
-    cost: Option<u64>,
-    /// The expanded levels (level 0: the roots) with their costs, to find parents from
-    /// whichever end is cheaper.
-    levels: Vec<(Vec<u32>, u64)>,
+    /// Every node the side reached, level after level (level 0: the roots); level k is
+    /// `nodes[bounds[k]..bounds[k + 1]]` and the last level is the frontier.
+    nodes: Vec<u32>,
+    bounds: [usize; LEVELS + 1],
+    /// Sum of each expanded level's degrees (the work of expanding it), to find parents
+    /// from whichever end is cheaper; the frontier's is summed only when the next turn
+    /// is chosen (not for the level where the searches meet), and only once.
+    costs: [u64; LEVELS],
+    frontier_cost: Option<u64>,
     depth: u32,
     backward: bool,
 }
 
 impl<'m> Side<'m> {
-    fn new(roots: &[u32], backward: bool, depth_of: &'m mut Marks) -> Side<'m> {
+    fn new(roots: &[u32], backward: bool, depth_of: &'m mut Marks, mut nodes: Vec<u32>) -> Side<'m> {
         for &r in roots {
             depth_of.mark(r, 0);
         }
-        Side { depth_of, frontier: roots.to_vec(), cost: None, levels: Vec::new(), depth: 0, backward }
+        nodes.extend_from_slice(roots);
+        let mut bounds = [0; LEVELS + 1];
+        bounds[1] = roots.len();
+        Side { depth_of, nodes, bounds, costs: [0; LEVELS], frontier_cost: None, depth: 0, backward }
+    }
+
+    fn level(&self, k: u32) -> &[u32] {
+        &self.nodes[self.bounds[k as usize]..self.bounds[k as usize + 1]]
     }
 
     fn cost(&mut self, g: &Graph) -> u64 {
-        *self.cost.get_or_insert_with(|| self.frontier.iter().map(|&n| g.degree(n)).sum())
+        if let Some(c) = self.frontier_cost {
+            return c;
+        }
+        let c = self.level(self.depth).iter().map(|&n| g.degree(n)).sum();
+        self.frontier_cost = Some(c);
+        c
     }
 
     /// The nodes one level closer to this side's roots that reached `node`, ascending.
@@ -54,9 +69,8 @@ impl<'m> Side<'m> {
         // scan the level before for nodes whose edges reach `node` (cheap when `node` is
         // a hub met near the roots), or walk `node`'s edges the other way.
         let expanded = |p: u32| d == 1 || !f.is_hub(g, p);
-        let (before, before_cost) = &self.levels[d as usize - 1];
-        if *before_cost < g.degree(node) {
-            for &p in before {
+        if self.costs[d as usize - 1] < g.degree(node) {
+            for &p in self.level(d - 1) {
                 let mut reaches = false;
                 each_neighbour(g, p, f, self.backward, |x| reaches |= x == node);
                 if reaches && expanded(p) {
@@ -91,7 +105,7 @@ impl<'m> Side<'m> {
                 if out.len() >= limit * whole {
                     break;
                 }
-                let p = memo.pool[i];
+                let p = memo.pool[i as usize];
                 self.chains(g, f, p, limit, memo, chain, out);
             }
         }
@@ -101,20 +115,19 @@ impl<'m> Side<'m> {
 
 /// Each node's parents, found once: chains through a hub would otherwise scan its
 /// edges once per chain. One pool holds every list.
-#[derive(Default)]
 struct Parents {
-    range: FxHashMap<u32, (usize, usize)>,
+    range: FxHashMap<u32, (u32, u32)>,
     pool: Vec<u32>,
     buf: Vec<u32>,
 }
 
 impl Parents {
-    fn of(&mut self, node: u32, find: impl FnOnce(&mut Vec<u32>)) -> (usize, usize) {
+    fn of(&mut self, node: u32, find: impl FnOnce(&mut Vec<u32>)) -> (u32, u32) {
         if let Some(&r) = self.range.get(&node) {
             return r;
         }
         find(&mut self.buf);
-        let r = (self.pool.len(), self.pool.len() + self.buf.len());
+        let r = (self.pool.len() as u32, (self.pool.len() + self.buf.len()) as u32);
         self.pool.extend_from_slice(&self.buf);
         self.range.insert(node, r);
         r
@@ -122,60 +135,79 @@ impl Parents {
 }
 
 pub fn all_shortest(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget) -> SearchResult {
-    with_two(g.node_count(), |a, b| search(g, sources, targets, o, budget, a, b))
+    with_scratch(g.node_count(), |scratch| search(g, sources, targets, o, budget, scratch))
 }
 
-fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget, a: &mut Marks, b: &mut Marks) -> SearchResult {
-    let mut fwd = Side::new(sources, false, a);
-    let mut bwd = Side::new(targets, true, b);
+fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget, scratch: &mut Scratch) -> SearchResult {
+    let Scratch { a, b, vecs, .. } = scratch;
+    let mut fwd = Side::new(sources, false, a, vecs.take());
+    let mut bwd = Side::new(targets, true, b, vecs.take());
+    let mut meeting = vecs.take();
+    let result = expand(g, sources, targets, o, budget, &mut fwd, &mut bwd, &mut meeting);
+    let result = result.unwrap_or_else(|| join(g, &o.filter, &fwd, &bwd, &meeting, o.max_paths, vecs, &mut scratch.maps));
+    for v in [fwd.nodes, bwd.nodes, meeting] {
+        scratch.vecs.give(v);
+    }
+    result
+}
+
+/// Expands levels until the searches meet (`None`, the meeting nodes in `meeting`) or
+/// cannot (`Some`: the result without paths).
+#[allow(clippy::too_many_arguments)]
+fn expand<'m>(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget, fwd: &mut Side<'m>, bwd: &mut Side<'m>, meeting: &mut Vec<u32>) -> Option<SearchResult> {
     let endpoint = |n: u32| sources.binary_search(&n).is_ok() || targets.binary_search(&n).is_ok();
     while fwd.depth + bwd.depth < o.max_hops {
-        if fwd.frontier.is_empty() || bwd.frontier.is_empty() {
-            return SearchResult { reason: Some("no path: the two searches cannot meet".into()), ..Default::default() };
+        if fwd.level(fwd.depth).is_empty() || bwd.level(bwd.depth).is_empty() {
+            return Some(SearchResult { reason: Some("no path: the two searches cannot meet".into()), ..Default::default() });
         }
         let (fc, bc) = (fwd.cost(g), bwd.cost(g));
-        let (this, other, work) = if fc <= bc { (&mut fwd, &bwd, fc) } else { (&mut bwd, &fwd, bc) };
+        let (this, other, work) = if fc <= bc { (&mut *fwd, &*bwd, fc) } else { (&mut *bwd, &*fwd, bc) };
         let depth = this.depth + 1;
-        // The work bounds the new frontier's size: one allocation per level.
-        let mut frontier = Vec::with_capacity(work.min(1 << 16) as usize);
-        let mut meeting = Vec::new();
-        for &u in &this.frontier {
+        // On the last level a new node matters only where it meets the other side, so
+        // the others are neither marked nor kept: that level is usually the largest.
+        let last = depth + other.depth == o.max_hops;
+        let (start, end) = (this.bounds[this.depth as usize], this.bounds[this.depth as usize + 1]);
+        for i in start..end {
+            let u = this.nodes[i];
             // Endpoints are expanded only as roots; a hub never as an intermediate.
             if this.depth > 0 && o.filter.is_hub(g, u) {
                 continue;
             }
             if let Err(reason) = budget.spend() {
-                return SearchResult { truncated: true, reason: Some(reason), ..Default::default() };
+                return Some(SearchResult { truncated: true, reason: Some(reason), ..Default::default() });
             }
+            let (depth_of, nodes) = (&mut *this.depth_of, &mut this.nodes);
             each_neighbour(g, u, &o.filter, this.backward, |v| {
-                if this.depth_of.contains(v) || (o.filter.is_hub(g, v) && !endpoint(v)) {
+                let meets = other.depth_of.contains(v);
+                if (last && !meets) || depth_of.contains(v) || (o.filter.is_hub(g, v) && !endpoint(v)) {
                     return;
                 }
-                this.depth_of.mark(v, depth);
-                frontier.push(v);
-                if other.depth_of.contains(v) {
+                depth_of.mark(v, depth);
+                nodes.push(v);
+                if meets {
                     meeting.push(v);
                 }
             });
         }
+        this.costs[this.depth as usize] = work;
         this.depth = depth;
-        this.cost = None;
-        let expanded = std::mem::replace(&mut this.frontier, frontier);
-        this.levels.push((expanded, work));
+        this.bounds[depth as usize + 1] = this.nodes.len();
+        this.frontier_cost = None;
         if !meeting.is_empty() {
             meeting.sort_unstable();
-            return join(g, &o.filter, &fwd, &bwd, &meeting, o.max_paths);
+            return None;
         }
     }
-    SearchResult::default()
+    Some(SearchResult::default())
 }
 
-
-fn join(g: &Graph, f: &Filter, fwd: &Side, bwd: &Side, meeting: &[u32], max_paths: usize) -> SearchResult {
+#[allow(clippy::too_many_arguments)]
+fn join(g: &Graph, f: &Filter, fwd: &Side, bwd: &Side, meeting: &[u32], max_paths: usize, vecs: &mut VecPool, maps: &mut [FxHashMap<u32, (u32, u32)>; 2]) -> SearchResult {
     let limit = max_paths + 1; // one more than asked proves whether any were cut
     let mut paths = Vec::new();
-    let (mut fwd_memo, mut bwd_memo, mut chain) = (Parents::default(), Parents::default(), Vec::new());
-    let (mut heads, mut tails) = (Vec::new(), Vec::new());
+    let mut fwd_memo = Parents { range: take_cleared(&mut maps[0]), pool: vecs.take(), buf: vecs.take() };
+    let mut bwd_memo = Parents { range: take_cleared(&mut maps[1]), pool: vecs.take(), buf: vecs.take() };
+    let (mut heads, mut tails, mut chain) = (vecs.take(), vecs.take(), vecs.take());
     for &m in meeting {
         heads.clear();
         tails.clear();
@@ -194,6 +226,10 @@ fn join(g: &Graph, f: &Filter, fwd: &Side, bwd: &Side, meeting: &[u32], max_path
             break;
         }
     }
+    for v in [heads, tails, chain, fwd_memo.pool, fwd_memo.buf, bwd_memo.pool, bwd_memo.buf] {
+        vecs.give(v);
+    }
+    *maps = [fwd_memo.range, bwd_memo.range];
     paths.sort();
     let truncated = paths.len() > max_paths;
     paths.truncate(max_paths);

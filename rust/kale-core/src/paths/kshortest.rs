@@ -9,7 +9,7 @@
 //! half the work, as in a bidirectional search, instead of one search of
 //! max_hops - 1 levels from the targets that, past a hub, touches most of the graph.
 
-use super::marks::{with_two, Marks};
+use super::marks::{with_scratch, Marks, Scratch, VecPool};
 use super::neighbours::{distances, each_neighbour};
 use super::{Budget, Path, SearchOptions, SearchResult};
 use crate::store::Graph;
@@ -24,7 +24,7 @@ struct Walk<'a> {
     stack: Vec<u32>,
     found: Vec<Path>,
     want: usize,
-    scratch: Vec<Vec<u32>>,
+    vecs: &'a mut VecPool,
 }
 
 impl Walk<'_> {
@@ -43,8 +43,7 @@ impl Walk<'_> {
             return Ok(());
         }
         budget.spend()?;
-        let mut next = self.scratch.pop().unwrap_or_default();
-        next.clear();
+        let mut next = self.vecs.take();
         // Only the neighbours that can still arrive in time are sorted (ascending, for
         // the order of the paths): sorting a hub's whole list is most of the work.
         let remaining = length - depth - 1;
@@ -65,38 +64,43 @@ impl Walk<'_> {
                 break;
             }
         }
-        self.scratch.push(next);
+        self.vecs.give(next);
         Ok(())
     }
 }
 
 pub fn k_shortest(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget) -> SearchResult {
-    with_two(g.node_count(), |dist, _| walk(g, sources, targets, o, budget, dist))
+    with_scratch(g.node_count(), |scratch| walk(g, sources, targets, o, budget, scratch))
 }
 
-fn walk(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget, dist: &mut Marks) -> SearchResult {
+fn walk(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget, scratch: &mut Scratch) -> SearchResult {
+    let Scratch { a: dist, vecs, .. } = scratch;
     let reach = o.max_hops / 2;
     if let Err(reason) = distances(g, targets, reach, &o.filter, true, budget, dist) {
         return SearchResult { truncated: true, reason: Some(reason), ..Default::default() };
     }
-    let dist = &*dist;
+    let dist: &Marks = dist;
     let want = o.max_paths + 1; // one more than asked proves whether any were cut
-    let mut walk = Walk { g, o, targets, dist, reach, stack: Vec::new(), found: Vec::new(), want, scratch: Vec::new() };
+    let stack = vecs.take();
+    let mut walk = Walk { g, o, targets, dist, reach, stack, found: Vec::new(), want, vecs };
+    let mut stopped = None;
     'lengths: for length in 1..=o.max_hops {
         for &s in sources {
-            walk.stack = vec![s];
+            walk.stack.clear();
+            walk.stack.push(s);
             if let Err(reason) = walk.extend(length, budget) {
-                let mut paths = walk.found;
-                paths.truncate(o.max_paths);
-                return SearchResult { paths, truncated: true, reason: Some(reason), ..Default::default() };
+                stopped = Some(reason);
+                break 'lengths;
             }
             if walk.found.len() >= want {
                 break 'lengths;
             }
         }
     }
-    let mut paths = walk.found;
-    let truncated = paths.len() > o.max_paths;
+    let Walk { stack, found: mut paths, vecs, .. } = walk;
+    vecs.give(stack);
+    let truncated = stopped.is_some() || paths.len() > o.max_paths;
     paths.truncate(o.max_paths);
-    SearchResult { paths, truncated, reason: truncated.then(|| format!("more paths than max_paths={} within max_hops={}", o.max_paths, o.max_hops)), ..Default::default() }
+    let reason = stopped.or_else(|| truncated.then(|| format!("more paths than max_paths={} within max_hops={}", o.max_paths, o.max_hops)));
+    SearchResult { paths, truncated, reason, ..Default::default() }
 }

@@ -78,30 +78,69 @@ impl Depths for FxHashMap<u32, u32> {
     }
 }
 
-thread_local! {
-    static MARKS: RefCell<Vec<Marks>> = const { RefCell::new(Vec::new()) };
-}
+/// Buffers a search takes and gives back, so a search on a warm thread allocates only
+/// its result. Outsized ones are dropped rather than kept (and cleared on every reuse).
+#[derive(Default)]
+pub(crate) struct VecPool(Vec<Vec<u32>>);
 
-/// Lends `f` two clean mark arrays for a graph of `nodes` nodes; they are reset after,
-/// also when `f` panics.
-pub(crate) fn with_two<R>(nodes: u32, f: impl FnOnce(&mut Marks, &mut Marks) -> R) -> R {
-    // Taken out of the pool by value (no allocation per search) and put back on drop.
-    struct Lent([Marks; 2]);
-    impl Drop for Lent {
-        fn drop(&mut self) {
-            for m in &mut self.0 {
-                m.reset();
-            }
-            MARKS.with_borrow_mut(|pool| pool.extend(self.0.iter_mut().map(std::mem::take)));
+const KEEP_ELEMENTS: usize = 1 << 16;
+
+impl VecPool {
+    pub fn take(&mut self) -> Vec<u32> {
+        let mut v = self.0.pop().unwrap_or_default();
+        v.clear();
+        v
+    }
+
+    pub fn give(&mut self, v: Vec<u32>) {
+        if v.capacity() <= KEEP_ELEMENTS && self.0.len() < 32 {
+            self.0.push(v);
         }
     }
-    let take = || MARKS.with_borrow_mut(|pool| pool.pop()).unwrap_or_default();
-    let mut lent = Lent([take(), take()]);
-    for m in &mut lent.0 {
+}
+
+/// What one search thread keeps between searches: two mark arrays and spare buffers.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pub a: Marks,
+    pub b: Marks,
+    pub vecs: VecPool,
+    pub maps: [FxHashMap<u32, (u32, u32)>; 2],
+}
+
+/// The map, cleared, leaving an empty one in its place; one that grew past what a
+/// typical search needs is dropped instead, since clearing costs its whole capacity.
+pub(crate) fn take_cleared<V>(map: &mut FxHashMap<u32, V>) -> FxHashMap<u32, V> {
+    let mut m = std::mem::take(map);
+    if m.capacity() > KEEP_ELEMENTS / 16 {
+        m = FxHashMap::default();
+    }
+    m.clear();
+    m
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<Scratch>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Lends `f` a thread's scratch with two clean mark arrays for a graph of `nodes`
+/// nodes; the marks are reset after, also when `f` panics.
+pub(crate) fn with_scratch<R>(nodes: u32, f: impl FnOnce(&mut Scratch) -> R) -> R {
+    // Taken out of the pool by value (no allocation per search) and put back on drop;
+    // a pool, not one value, because a search may run inside another's callback.
+    struct Lent(Scratch);
+    impl Drop for Lent {
+        fn drop(&mut self) {
+            self.0.a.reset();
+            self.0.b.reset();
+            SCRATCH.with_borrow_mut(|pool| pool.push(std::mem::take(&mut self.0)));
+        }
+    }
+    let mut lent = Lent(SCRATCH.with_borrow_mut(|pool| pool.pop()).unwrap_or_default());
+    for m in [&mut lent.0.a, &mut lent.0.b] {
         if m.depth.len() < nodes as usize {
             m.depth.resize(nodes as usize, UNSEEN);
         }
     }
-    let [a, b] = &mut lent.0;
-    f(a, b)
+    f(&mut lent.0)
 }
