@@ -9,15 +9,13 @@
 //! (f, g, node, path); each node may be settled up to max_paths times, so several
 //! paths through the same node survive and complete paths come out shortest first.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use rand::seq::IndexedRandom;
 use rand::SeedableRng;
 use rustc_hash::FxHashMap;
 
+use super::marks::{with_scratch, Marks};
 use super::neighbours::{distances, neighbours, Filter};
-use super::{Budget, Path, SearchOptions, SearchResult};
+use super::{Budget, Path, SearchOptions, SearchResult, MAX_HOPS_LIMIT};
 use crate::store::Graph;
 
 pub(crate) struct Heuristic {
@@ -65,12 +63,68 @@ impl Heuristic {
     }
 }
 
+impl Heuristic {
+    /// h at every node where it is not 0 (only nodes within an anchor's depth can have
+    /// a positive bound), written into dense marks: one byte read per lookup in the
+    /// search instead of a map lookup per anchor and target.
+    fn fill(&self, marks: &mut Marks) {
+        for d in &self.anchor_dist {
+            for &e in d.keys() {
+                let h = self.h(e);
+                if h > 0 {
+                    marks.mark(e, h);
+                }
+            }
+        }
+    }
+}
+
 /// For tests: the heuristic's value at every node of `nodes`.
 pub fn heuristic_for_test(g: &Graph, targets: &[u32], nodes: &[u32], o: &SearchOptions) -> Vec<u32> {
     let mut budget = Budget::new(&SearchOptions { max_expansions: u64::MAX, timeout: None, ..o.clone() });
     match Heuristic::new(g, targets, o, &mut budget) {
         Ok(h) => nodes.iter().map(|&n| h.h(n)).collect(),
         Err(_) => vec![0; nodes.len()],
+    }
+}
+
+/// The open list: entries by lowest f, then highest g (deeper first among equals), then
+/// the order they were made. f and g are at most max_hops, so one first-in-first-out
+/// bucket per (f, g) pair replaces a heap: pushes and pops are O(1), and since entries
+/// are made in index order, each bucket is already in index order.
+struct Queue {
+    buckets: Vec<(Vec<u32>, usize)>,
+    max_hops: u32,
+    lowest: usize,
+}
+
+impl Queue {
+    fn new(max_hops: u32) -> Queue {
+        let n = (max_hops as usize + 1) * (max_hops as usize + 1);
+        Queue { buckets: (0..n).map(|_| (Vec::new(), 0)).collect(), max_hops, lowest: n }
+    }
+
+    /// Entries with f beyond max_hops are dropped: they could never be popped in time.
+    fn push(&mut self, f: u32, g: u32, entry: u32) {
+        if f > self.max_hops {
+            return;
+        }
+        let k = (f * (self.max_hops + 1) + (self.max_hops - g)) as usize;
+        self.buckets[k].0.push(entry);
+        // An inconsistent bound (a term beyond an anchor's depth counts 0) can make a
+        // child's f lower than its parent's.
+        self.lowest = self.lowest.min(k);
+    }
+
+    fn pop(&mut self) -> Option<u32> {
+        while let Some((bucket, head)) = self.buckets.get_mut(self.lowest) {
+            if let Some(&e) = bucket.get(*head) {
+                *head += 1;
+                return Some(e);
+            }
+            self.lowest += 1;
+        }
+        None
     }
 }
 
@@ -87,27 +141,57 @@ pub fn multi_path_astar(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchO
         Ok(h) => h,
         Err(reason) => return SearchResult { truncated: true, reason: Some(reason), ..Default::default() },
     };
+    with_scratch(g.node_count(), |scratch| {
+        heuristic.fill(&mut scratch.a);
+        let h = &scratch.a;
+        let settled = if o.max_paths < SETTLE_LIMIT { Settled::Dense(&mut scratch.b) } else { Settled::Map(FxHashMap::default()) };
+        search(g, sources, targets, o, budget, |v| h.get(v).unwrap_or(0), settled)
+    })
+}
+
+/// Counts in dense marks go up to this (their unseen value is 255).
+const SETTLE_LIMIT: usize = 254;
+
+/// How often each node was settled: dense byte counts when max_paths is small (one read
+/// per neighbour, no hashing), a map otherwise.
+enum Settled<'m> {
+    Dense(&'m mut Marks),
+    Map(FxHashMap<u32, usize>),
+}
+
+impl Settled<'_> {
+    fn count(&self, node: u32) -> usize {
+        match self {
+            Settled::Dense(m) => m.get(node).unwrap_or(0) as usize,
+            Settled::Map(m) => m.get(&node).copied().unwrap_or(0),
+        }
+    }
+
+    fn bump(&mut self, node: u32) {
+        match self {
+            Settled::Dense(m) => m.set(node, m.get(node).unwrap_or(0) + 1),
+            Settled::Map(m) => *m.entry(node).or_insert(0) += 1,
+        }
+    }
+}
+
+fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget, h_of: impl Fn(u32) -> u32, mut settled: Settled) -> SearchResult {
     let mut entries: Vec<Entry> = Vec::new();
-    // (f, -g so deeper entries first among equals, entry index for a fixed order)
-    let mut queue: BinaryHeap<Reverse<(u32, Reverse<u32>, u32)>> = BinaryHeap::new();
+    let mut queue = Queue::new(o.max_hops);
     for &s in sources {
         entries.push(Entry { node: s, parent: ROOT, g: 0 });
-        queue.push(Reverse((heuristic.h(s), Reverse(0), entries.len() as u32 - 1)));
+        queue.push(h_of(s), 0, entries.len() as u32 - 1);
     }
-    let mut settled: FxHashMap<u32, usize> = FxHashMap::default();
     let mut paths = Vec::new();
     let mut scratch = Vec::new();
+    let (mut sorted, mut pool) = (FxHashMap::<u32, (usize, usize)>::default(), Vec::new());
     let want = o.max_paths + 1;
-    while let Some(Reverse((f, _, idx))) = queue.pop() {
-        if f > o.max_hops {
-            break;
-        }
+    while let Some(idx) = queue.pop() {
         let (node, g_cost) = (entries[idx as usize].node, entries[idx as usize].g);
-        let count = settled.entry(node).or_insert(0);
-        if *count >= want {
+        if settled.count(node) >= want {
             continue;
         }
-        *count += 1;
+        settled.bump(node);
         if g_cost > 0 && targets.binary_search(&node).is_ok() {
             paths.push(Path { nodes: chain(&entries, idx), relations: Vec::new(), forward: Vec::new() });
             if paths.len() >= want {
@@ -122,17 +206,28 @@ pub fn multi_path_astar(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchO
             paths.truncate(o.max_paths);
             return SearchResult { paths, truncated: true, reason: Some(reason), ..Default::default() };
         }
-        neighbours(g, node, &o.filter, false, &mut scratch);
-        for &v in &scratch {
-            if on_chain(&entries, idx, v) {
-                continue; // simple paths only
-            }
-            let h = heuristic.h(v);
-            if g_cost + 1 + h > o.max_hops {
+        // A node is expanded up to max_paths + 1 times: its sorted neighbours are kept.
+        let (start, end) = *sorted.entry(node).or_insert_with(|| {
+            neighbours(g, node, &o.filter, false, &mut scratch);
+            pool.extend_from_slice(&scratch);
+            (pool.len() - scratch.len(), pool.len())
+        });
+        // The path so far, read once per expansion rather than walked per neighbour.
+        let mut on_path = [ROOT; MAX_HOPS_LIMIT as usize + 1];
+        let mut at = idx;
+        for slot in on_path.iter_mut().take(g_cost as usize + 1) {
+            *slot = entries[at as usize].node;
+            at = entries[at as usize].parent;
+        }
+        for &v in &pool[start..end] {
+            let h = h_of(v);
+            // A node settled as often as it may be would only be popped and dropped;
+            // a node already on the path would make it not simple.
+            if g_cost + 1 + h > o.max_hops || settled.count(v) >= want || on_path.contains(&v) {
                 continue;
             }
             entries.push(Entry { node: v, parent: idx, g: g_cost + 1 });
-            queue.push(Reverse((g_cost + 1 + h, Reverse(g_cost + 1), entries.len() as u32 - 1)));
+            queue.push(g_cost + 1 + h, g_cost + 1, entries.len() as u32 - 1);
         }
     }
     let truncated = paths.len() > o.max_paths;
@@ -148,14 +243,4 @@ fn chain(entries: &[Entry], mut idx: u32) -> Vec<u32> {
     }
     nodes.reverse();
     nodes
-}
-
-fn on_chain(entries: &[Entry], mut idx: u32, node: u32) -> bool {
-    while idx != ROOT {
-        if entries[idx as usize].node == node {
-            return true;
-        }
-        idx = entries[idx as usize].parent;
-    }
-    false
 }

@@ -43,6 +43,17 @@ impl Marks {
         }
     }
 
+    /// Sets `node`'s value (below the unseen value), whether or not it had one.
+    #[inline]
+    pub fn set(&mut self, node: u32, value: u32) {
+        if let Some(d) = self.depth.get_mut(node as usize) {
+            if *d == UNSEEN {
+                self.touched.push(node);
+            }
+            *d = value.min(UNSEEN as u32 - 1) as u8;
+        }
+    }
+
     fn reset(&mut self) {
         for &n in &self.touched {
             self.depth[n as usize] = UNSEEN;
