@@ -16,7 +16,7 @@
 use rustc_hash::FxHashMap;
 
 use super::marks::{take_cleared, with_scratch, Marks, Scratch, VecPool};
-use super::neighbours::{each_neighbour, Filter};
+use super::neighbours::{adjacent, each_neighbour, Filter};
 use super::{Budget, Path, SearchOptions, SearchResult, MAX_HOPS_LIMIT};
 use crate::store::Graph;
 
@@ -69,11 +69,12 @@ impl<'m> Side<'m> {
         // scan the level before for nodes whose edges reach `node` (cheap when `node` is
         // a hub met near the roots), or walk `node`'s edges the other way.
         let expanded = |p: u32| d == 1 || !f.is_hub(g, p);
-        if self.costs[d as usize - 1] < g.degree(node) {
-            for &p in self.level(d - 1) {
-                let mut reaches = false;
-                each_neighbour(g, p, f, self.backward, |x| reaches |= x == node);
-                if reaches && expanded(p) {
+        let before = self.level(d - 1);
+        // Testing each node of the level before for an edge to `node` costs at most its
+        // edges and often a few binary searches; walking `node`'s edges costs its degree.
+        if self.costs[d as usize - 1].min(32 * before.len() as u64) < g.degree(node) {
+            for &p in before {
+                if adjacent(g, f, p, node, self.backward) && expanded(p) {
                     out.push(p);
                 }
             }
@@ -230,7 +231,7 @@ fn join(g: &Graph, f: &Filter, fwd: &Side, bwd: &Side, meeting: &[u32], max_path
         vecs.give(v);
     }
     *maps = [fwd_memo.range, bwd_memo.range];
-    paths.sort();
+    paths.sort_unstable_by(|a, b| a.nodes.cmp(&b.nodes)); // distinct paths, not yet labelled
     let truncated = paths.len() > max_paths;
     paths.truncate(max_paths);
     SearchResult {

@@ -14,6 +14,7 @@ mod kshortest;
 mod marks;
 mod neighbours;
 
+use rustc_hash::FxHashMap;
 use std::time::{Duration, Instant};
 
 use crate::error::{KaleError, Result};
@@ -171,8 +172,11 @@ pub fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions) ->
         r.expanded = budget.expanded;
         r
     };
+    // Paths of one answer share most of their hops: with many paths, each hop's label is
+    // looked up once (a hub's edges take a binary search per relation run).
+    let mut seen = (result.paths.len() > 8).then(FxHashMap::default);
     for p in &mut result.paths {
-        label_hops(g, p, &o.filter);
+        label_hops(g, p, &o.filter, seen.as_mut());
     }
     if result.paths.is_empty() && result.reason.is_none() {
         result.reason = Some(format!("no path within max_hops={}", o.max_hops));
@@ -181,14 +185,20 @@ pub fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions) ->
     Ok(result)
 }
 
+type Labels = FxHashMap<(u32, u32), (u16, bool)>;
+
 /// Fills in each hop's relation and direction from its node pair.
-fn label_hops(g: &Graph, p: &mut Path, f: &Filter) {
+fn label_hops(g: &Graph, p: &mut Path, f: &Filter, mut seen: Option<&mut Labels>) {
     p.relations.clear();
     p.forward.clear();
     p.relations.reserve_exact(p.nodes.len().saturating_sub(1));
     p.forward.reserve_exact(p.nodes.len().saturating_sub(1));
     for w in p.nodes.windows(2) {
-        let (rel, fwd) = neighbours::edge_between(g, w[0], w[1], f).unwrap_or((u16::MAX, true));
+        let label = || neighbours::edge_between(g, w[0], w[1], f).unwrap_or((u16::MAX, true));
+        let (rel, fwd) = match seen.as_deref_mut() {
+            Some(m) => *m.entry((w[0], w[1])).or_insert_with(label),
+            None => label(),
+        };
         p.relations.push(rel);
         p.forward.push(fwd);
     }

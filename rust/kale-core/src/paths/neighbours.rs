@@ -67,28 +67,48 @@ pub fn each_neighbour(g: &Graph, n: u32, f: &Filter, backward: bool, mut visit: 
 /// The edge that labels the hop u -> v: the out-edge with the lowest relation, else
 /// (undirected searches only) the in-edge with the lowest relation.
 pub fn edge_between(g: &Graph, u: u32, v: u32, f: &Filter) -> Option<(u16, bool)> {
-    // Edges are sorted by (relation, neighbour): a binary search in each relation's
-    // run, lowest relation first, instead of a scan of a hub's whole list.
-    let lowest = |from: u32, to: u32| {
-        let (ns, rs) = g.neighbours(from, Dir::Out);
-        let mut start = 0;
-        while start < rs.len() {
-            let r = rs[start];
-            let end = start + rs[start..].partition_point(|&x| x == r);
-            if f.relation_ok(r) && ns[start..end].binary_search(&to).is_ok() {
-                return Some(r);
-            }
-            start = end;
-        }
-        None
-    };
-    if let Some(r) = lowest(u, v) {
+    if let Some(r) = lowest_relation(g, u, v, f) {
         return Some((r, true));
     }
     if f.directed {
         return None;
     }
-    lowest(v, u).map(|r| (r, false))
+    lowest_relation(g, v, u, f).map(|r| (r, false))
+}
+
+/// Whether `each_neighbour(g, from, f, backward, ..)` would visit `to`.
+pub fn adjacent(g: &Graph, f: &Filter, from: u32, to: u32, backward: bool) -> bool {
+    if from == to {
+        return false;
+    }
+    match (f.directed, backward) {
+        (false, _) => lowest_relation(g, from, to, f).is_some() || lowest_relation(g, to, from, f).is_some(),
+        (true, false) => lowest_relation(g, from, to, f).is_some(),
+        (true, true) => lowest_relation(g, to, from, f).is_some(),
+    }
+}
+
+/// The lowest relation of the edges from -> to. Each such edge is stored twice, in
+/// `from`'s out-list and in `to`'s in-list: the shorter list is searched, so a hop out
+/// of a hub reads the leaf's few edges, not the hub's thousands.
+fn lowest_relation(g: &Graph, from: u32, to: u32, f: &Filter) -> Option<u16> {
+    let (out, ins) = (g.neighbours(from, Dir::Out), g.neighbours(to, Dir::In));
+    let ((ns, rs), target) = if ins.0.len() < out.0.len() { (ins, from) } else { (out, to) };
+    // Both lists are sorted by (relation, neighbour), so the first match has the lowest
+    // relation: a scan for short lists, a binary search in each relation's run for long.
+    if ns.len() <= 64 {
+        return ns.iter().zip(rs).find(|&(&x, &r)| x == target && f.relation_ok(r)).map(|(_, &r)| r);
+    }
+    let mut start = 0;
+    while start < rs.len() {
+        let r = rs[start];
+        let end = start + rs[start..].partition_point(|&x| x == r);
+        if f.relation_ok(r) && ns[start..end].binary_search(&target).is_ok() {
+            return Some(r);
+        }
+        start = end;
+    }
+    None
 }
 
 /// Breadth-first distances from `roots` up to `depth` hops (budgeted) into `dist`.
