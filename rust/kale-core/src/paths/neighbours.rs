@@ -115,18 +115,21 @@ fn lowest_relation(g: &Graph, from: u32, to: u32, f: &Filter) -> Option<u16> {
 /// Hubs under the filter's cap get a distance but are not expanded, except the roots.
 pub(crate) fn distances(g: &Graph, roots: &[u32], depth: u32, f: &Filter, backward: bool, budget: &mut Budget, dist: &mut impl Depths) -> Result<(), String> {
     let mut frontier: Vec<u32> = roots.iter().copied().filter(|&r| dist.mark(r, 0)).collect();
-    let mut scratch = Vec::new();
+    let mut next = Vec::new();
     for d in 1..=depth {
-        let mut next = Vec::new();
+        next.clear();
         for &u in &frontier {
             if d > 1 && f.is_hub(g, u) {
                 continue;
             }
             budget.spend()?;
-            neighbours_unordered(g, u, f, backward, &mut scratch);
-            next.extend(scratch.iter().copied().filter(|&v| dist.mark(v, d)));
+            each_neighbour(g, u, f, backward, |v| {
+                if dist.mark(v, d) {
+                    next.push(v);
+                }
+            });
         }
-        frontier = next;
+        std::mem::swap(&mut frontier, &mut next);
     }
     Ok(())
 }
