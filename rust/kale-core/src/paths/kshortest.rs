@@ -10,7 +10,7 @@
 //! max_hops - 1 levels from the targets that, past a hub, touches most of the graph.
 
 use super::marks::{with_scratch, Marks, Scratch, VecPool};
-use super::neighbours::{distances, each_neighbour};
+use super::neighbours::{adjacent, distances, each_neighbour};
 use super::{Budget, Path, SearchOptions, SearchResult};
 use crate::store::Graph;
 
@@ -47,14 +47,20 @@ impl Walk<'_> {
         // Only the neighbours that can still arrive in time are sorted (ascending, for
         // the order of the paths): sorting a hub's whole list is most of the work.
         let remaining = length - depth - 1;
-        let (dist, reach, stack) = (self.dist, self.reach, &self.stack);
-        each_neighbour(self.g, u, &self.o.filter, false, |v| {
-            if (remaining > reach || dist.get(v).is_some_and(|d| d <= remaining)) && !stack.contains(&v) {
-                next.push(v);
-            }
-        });
-        next.sort_unstable();
-        next.dedup();
+        let (g, f, dist, reach, stack) = (self.g, &self.o.filter, self.dist, self.reach, &self.stack);
+        if remaining == 0 && self.targets.len() * 8 < g.degree(u) as usize {
+            // The last hop must land on a target: a few edge tests instead of reading
+            // all of a hub's edges. The targets are sorted and distinct already.
+            next.extend(self.targets.iter().copied().filter(|&t| adjacent(g, f, u, t, false) && !stack.contains(&t)));
+        } else {
+            each_neighbour(g, u, f, false, |v| {
+                if (remaining > reach || dist.get(v).is_some_and(|d| d <= remaining)) && !stack.contains(&v) {
+                    next.push(v);
+                }
+            });
+            next.sort_unstable();
+            next.dedup();
+        }
         for &v in &next {
             self.stack.push(v);
             let r = self.extend(length, budget);
