@@ -107,7 +107,7 @@ impl PyGraph {
     fn search_options(&self, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<SearchOptions> {
         let mut o = SearchOptions::default();
         let Some(kwargs) = kwargs else { return Ok(o) };
-        if let Some(given) = kwargs.get_item("options")? {
+        if let Some(given) = kwargs.get_item(pyo3::intern!(kwargs.py(), "options"))? {
             if kwargs.len() > 1 {
                 return Err(invalid("give options= or keyword options, not both".into()));
             }
