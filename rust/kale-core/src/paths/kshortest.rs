@@ -11,7 +11,7 @@
 
 use super::marks::{with_scratch, Marks, Scratch, VecPool};
 use super::neighbours::{adjacent, distances, each_neighbour};
-use super::{Budget, Path, SearchOptions, SearchResult};
+use super::{Budget, Path, SearchOptions, SearchResult, MAX_HOPS_LIMIT};
 use crate::store::Graph;
 
 struct Walk<'a> {
@@ -21,6 +21,8 @@ struct Walk<'a> {
     dist: &'a Marks,
     /// The depth of the backward search: `dist` holds every node within it.
     reach: u32,
+    /// `dist.marked()[..within[d]]` are the nodes at distance d or less.
+    within: [usize; MAX_HOPS_LIMIT as usize + 1],
     stack: Vec<u32>,
     found: Vec<Path>,
     want: usize,
@@ -48,10 +50,13 @@ impl Walk<'_> {
         // the order of the paths): sorting a hub's whole list is most of the work.
         let remaining = length - depth - 1;
         let (g, f, dist, reach, stack) = (self.g, &self.o.filter, self.dist, self.reach, &self.stack);
-        if remaining == 0 && self.targets.len() * 8 < g.degree(u) as usize {
-            // The last hop must land on a target: a few edge tests instead of reading
-            // all of a hub's edges. The targets are sorted and distinct already.
-            next.extend(self.targets.iter().copied().filter(|&t| adjacent(g, f, u, t, false) && !stack.contains(&t)));
+        // Within the backward search's reach the next node must be one of the few it
+        // found that close to the targets: testing those for an edge beats reading all of
+        // a hub's edges.
+        let close = if remaining <= reach { &dist.marked()[..self.within[remaining as usize]] } else { &[] };
+        if remaining <= reach && close.len() * 16 < g.degree(u) as usize {
+            next.extend(close.iter().copied().filter(|&v| !stack.contains(&v) && adjacent(g, f, u, v, false)));
+            next.sort_unstable();
         } else {
             each_neighbour(g, u, f, false, |v| {
                 if (remaining > reach || dist.get(v).is_some_and(|d| d <= remaining)) && !stack.contains(&v) {
@@ -86,9 +91,13 @@ fn walk(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: 
         return SearchResult { truncated: true, reason: Some(reason), ..Default::default() };
     }
     let dist: &Marks = dist;
+    let mut within = [0; MAX_HOPS_LIMIT as usize + 1];
+    for (d, w) in within.iter_mut().enumerate().take(reach as usize + 1) {
+        *w = dist.marked().partition_point(|&n| dist.get(n).is_some_and(|x| x as usize <= d));
+    }
     let want = o.max_paths + 1; // one more than asked proves whether any were cut
     let stack = vecs.take();
-    let mut walk = Walk { g, o, targets, dist, reach, stack, found: Vec::new(), want, vecs };
+    let mut walk = Walk { g, o, targets, dist, reach, within, stack, found: Vec::new(), want, vecs };
     let mut stopped = None;
     'lengths: for length in 1..=o.max_hops {
         for &s in sources {

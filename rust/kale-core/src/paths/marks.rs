@@ -43,6 +43,12 @@ impl Marks {
         }
     }
 
+    /// The marked nodes in the order they were marked (a breadth-first search's, level
+    /// by level).
+    pub fn marked(&self) -> &[u32] {
+        &self.touched
+    }
+
     /// Sets `node`'s value (below the unseen value), whether or not it had one.
     #[inline]
     pub fn set(&mut self, node: u32, value: u32) {
