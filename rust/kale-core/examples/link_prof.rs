@@ -24,6 +24,18 @@ fn main() {
     eprintln!("build {:.2}s, {} aliases, {:.1} B/name", t.elapsed().as_secs_f64(), ix.alias_count(), ix.heap_bytes() as f64 / names.len() as f64);
     let mut s = Scratch::default();
     let mut out = Vec::new();
+    // TOKENS=1: time the tokenizer alone, to tell its share of a scan.
+    if std::env::var_os("TOKENS").is_some() {
+        let mut t = kale_core::link::normalise::Tokens::default();
+        for _ in 0..reps {
+            let (w, c) = (Instant::now(), cpu_ns());
+            let n: usize = texts.iter().map(|text| {
+                kale_core::link::normalise::tokenize(text, &mut t);
+                t.len()
+            }).sum();
+            eprintln!("tokenize {:.1} MB/s wall, {:.1} MB/s cpu, {n} tokens", mb / w.elapsed().as_secs_f64(), mb / ((cpu_ns() - c) / 1e9));
+        }
+    }
     for _ in 0..reps {
         let t = Instant::now();
         let c = cpu_ns();

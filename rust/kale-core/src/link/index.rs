@@ -10,13 +10,12 @@
 //! - per alias, a flag (too short or only stop-words: matched only as a whole
 //!   text) and its candidates, sorted by descending prior.
 
-use std::hash::BuildHasher;
-
 use rayon::prelude::*;
-use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::morph::{lemma, Exceptions, STOP_WORDS};
+pub use super::normalise::hash_bytes;
 use super::normalise::{tokenize, Tokens};
 
 pub const NONE: u32 = u32::MAX;
@@ -92,14 +91,6 @@ struct VSlot {
 }
 
 const VEMPTY: VSlot = VSlot { meta: 0, id: NONE, head: 0 };
-
-/// The hash of a word's key that the vocabulary is keyed by.
-#[inline]
-pub fn hash_bytes(s: &[u8]) -> u64 {
-    let mut z = FxBuildHasher.hash_one(s);
-    z = (z ^ (z >> 32)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
-    z ^ (z >> 32)
-}
 
 #[inline]
 fn head_of(s: &[u8]) -> u64 {
