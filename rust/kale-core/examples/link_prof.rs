@@ -24,6 +24,22 @@ fn main() {
     eprintln!("build {:.2}s, {} aliases, {:.1} B/name", t.elapsed().as_secs_f64(), ix.alias_count(), ix.heap_bytes() as f64 / names.len() as f64);
     let mut s = Scratch::default();
     let mut out = Vec::new();
+    // CHECK=1: every text's matches from `scan` and `scan_reference` (the plain
+    // one-walk-at-a-time scanner) must be the same, as parts and as whole texts.
+    if std::env::var_os("CHECK").is_some() {
+        let (mut r, mut out2) = (Scratch::default(), Vec::new());
+        let mut n = 0usize;
+        for text in &texts {
+            for whole in [false, true] {
+                ix.scan(text, whole, &mut s, &mut out);
+                ix.scan_reference(text, whole, &mut r, &mut out2);
+                assert_eq!(out, out2, "scan and scan_reference differ on {text:?} (whole={whole})");
+                assert!(out.iter().all(|m| ix.match_key(m, &s) == ix.match_key(m, &r)));
+                n += out.len();
+            }
+        }
+        eprintln!("check: scan = scan_reference on all {} texts ({n} matches)", texts.len());
+    }
     // TOKENS=1: time the tokenizer alone, to tell its share of a scan.
     if std::env::var_os("TOKENS").is_some() {
         let mut t = kale_core::link::normalise::Tokens::default();

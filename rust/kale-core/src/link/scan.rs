@@ -22,10 +22,21 @@ pub struct Scratch {
     pub ids: Vec<u32>,
     buf: String,
     cache: WordCache,
-    /// Per word: the entry of the trie node it leads to from the root (0 for none).
-    roots: Vec<u64>,
+    /// Per word: the last word and the alias of the longest match starting there
+    /// (NONE for none).
+    best: Vec<(u32, u32)>,
+    /// The walks under way.
+    walks: Vec<Walk>,
     /// The words the cache missed, by token index.
     misses: Vec<u32>,
+}
+
+/// A walk down the trie from word `start`, at `node` and about to take word `at`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Walk {
+    start: u32,
+    at: u32,
+    node: u32,
 }
 
 /// How many words ahead node entries are prefetched.
@@ -139,29 +150,113 @@ impl AliasIndex {
                 return;
             }
         }
-        // Large indexes live in main memory: read each word's root entry with the
-        // ones a few words ahead already requested, and request the first edge of
-        // every walk that its filter lets through, so the walks below mostly find
-        // their memory in cache.
-        let roots = &mut s.roots;
-        roots.clear();
+        // Every position's longest match, as independent walks advanced one word
+        // per pass over all of them: in a large index each step waits on main
+        // memory (an edge, then the child's entry), and one walk at a time would wait
+        // for each in turn; a pass requests all of its walks' memory before reading
+        // any of it back. Then the greedy left-to-right choice.
+        if n >= NONE as usize {
+            // Word indexes below are u32: a text of 4G words takes the plain path.
+            return self.scan_reference(text, whole, s, out);
+        }
+        let Scratch { best, walks, .. } = s;
+        best.clear();
+        best.resize(n, (NONE, 0));
+        walks.clear();
+        // Root entries, each requested a few words ahead; the first edge of every
+        // walk its filter lets through is requested at once.
         for i in 0..n {
             if let Some(&w) = ids.get(i + AHEAD) {
                 if w != NONE {
                     self.prefetch_node(w + 1);
                 }
             }
-            let entry = if ids[i] != NONE && toks[i].starts_word { self.node_entry(ids[i] + 1) } else { 0 };
-            roots.push(entry);
-            if let Some(&w) = ids.get(i + 1) {
-                if w != NONE && entry & word_bit(w) != 0 {
-                    self.prefetch_edge(ids[i] + 1, w);
+            if ids[i] == NONE || !toks[i].starts_word {
+                continue;
+            }
+            let node = ids[i] + 1;
+            let entry = self.node_entry(node);
+            self.advance(entry, node, i as u32, i as u32, ids, toks, best, walks);
+        }
+        while !walks.is_empty() {
+            walks.retain_mut(|w| match self.step(w.node, ids[w.at as usize]) {
+                Some(child) => {
+                    self.prefetch_node(child);
+                    w.node = child;
+                    true
                 }
+                None => false,
+            });
+            let mut kept = 0;
+            for k in 0..walks.len() {
+                let Walk { start, at, node } = walks[k];
+                if self.advance(self.node_entry(node), node, start, at, ids, toks, best, walks) {
+                    walks[kept] = Walk { start, at: at + 1, node };
+                    kept += 1;
+                }
+            }
+            walks.truncate(kept);
+        }
+        let mut i = 0;
+        while i < n {
+            match best[i] {
+                (NONE, _) => i += 1,
+                (last, alias) => {
+                    let last = last as usize;
+                    out.push(Match { start: toks[i].start, end: toks[last].end, alias, first_word: i, words: last + 1 - i });
+                    i = last + 1;
+                }
+            }
+        }
+    }
+
+    /// A walk from word `start` has reached `node` (whose entry is `entry`) at word
+    /// `at`: notes the alias ending there, if it may end a match, and says whether
+    /// the walk goes on — only where the node's filter lets the next word through,
+    /// since nothing that could match lies behind the others. A walk from the root
+    /// that goes on is added to `walks` (the others are kept by the caller); either
+    /// way the edge it takes next is requested.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn advance(&self, entry: u64, node: u32, start: u32, at: u32, ids: &[u32], toks: &[Token], best: &mut [(u32, u32)], walks: &mut Vec<Walk>) -> bool {
+        if entry & MATCHABLE != 0 && toks[at as usize].ends_word {
+            best[start as usize] = (at, entry as u32);
+        }
+        match ids.get(at as usize + 1) {
+            Some(&w) if w != NONE && entry & word_bit(w) != 0 => {
+                self.prefetch_edge(node, w);
+                if start == at {
+                    walks.push(Walk { start, at: at + 1, node });
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `scan` one walk at a time, with uncached word lookups: the plain version of
+    /// the same matching, which `scan` must agree with (tests, `link_prof CHECK=1`).
+    #[doc(hidden)]
+    pub fn scan_reference(&self, text: &str, whole: bool, s: &mut Scratch, out: &mut Vec<Match>) {
+        out.clear();
+        tokenize(text, &mut s.tokens);
+        s.ids.clear();
+        for i in 0..s.tokens.len() {
+            let id = self.word_id(s.tokens.key(i), &mut s.buf);
+            s.ids.push(id);
+        }
+        let (toks, ids) = (&s.tokens.tokens, &s.ids);
+        let n = ids.len();
+        if whole && n > 0 {
+            if let Some((alias, _)) = self.walk(ids).and_then(|node| self.terminal(node)) {
+                out.push(Match { start: toks[0].start, end: toks[n - 1].end, alias, first_word: 0, words: n });
+                return;
             }
         }
         let mut i = 0;
         while i < n {
-            if roots[i] & (MATCHABLE | FILTER) == 0 {
+            let root = if ids[i] != NONE && toks[i].starts_word { self.node_entry(ids[i] + 1) } else { 0 };
+            if root & (MATCHABLE | FILTER) == 0 {
                 i += 1;
                 continue;
             }
@@ -169,13 +264,11 @@ impl AliasIndex {
             let mut best: Option<(usize, u32)> = None;
             let mut j = i;
             loop {
-                let entry = if j == i { roots[i] } else { self.node_entry(node) };
+                let entry = self.node_entry(node);
                 if entry & MATCHABLE != 0 && toks[j].ends_word {
                     best = Some((j, entry as u32));
                 }
                 j += 1;
-                // Walk on only where the node's filter lets the next word through:
-                // nothing that could match lies behind the others.
                 let Some(&w) = ids.get(j) else { break };
                 if w == NONE || entry & word_bit(w) == 0 {
                     break;
