@@ -92,6 +92,15 @@ impl Tokens {
         self.keys.resize((key_end as usize + 7) & !7, 0);
         self.tokens.push(Token { start, end, key_start, key_end, hash: hash_bytes(key), starts_word, ends_word });
     }
+    /// `push` for an ASCII word of `len` < 8 bytes, the first `len` bytes of `x`.
+    #[inline]
+    fn push_short(&mut self, x: u64, len: usize, start: usize, end: usize) {
+        let c = (x | rep(0x20)) & ((1u64 << (8 * len)) - 1);
+        let key_start = self.keys.len() as u32;
+        self.keys.extend_from_slice(&c.to_le_bytes());
+        let hash = hash_end(hash_chunk(hash_start(len), c));
+        self.tokens.push(Token { start, end, key_start, key_end: key_start + len as u32, hash, starts_word: true, ends_word: true });
+    }
     /// `push` for the ASCII word `bytes[from..to]` (letters and digits only): eight
     /// bytes at a time, lower-cased and hashed on the way, no byte loop.
     #[inline]
@@ -238,16 +247,31 @@ pub fn tokenize(text: &str, out: &mut Tokens) {
             i += 8;
             continue;
         }
-        i += first(stop);
+        let k = first(stop);
+        i += k;
         if i >= n {
             break;
         }
-        if bytes[i] >= 0x80 {
+        if (x >> (8 * k)) & 0x80 != 0 {
             let (c, len) = char_at(text, i);
             if !is_word(c) {
                 i += len;
                 extra += len - 1;
                 continue;
+            }
+        } else {
+            // Most words: ASCII and ending within the eight bytes from their start,
+            // whose chunk is then already in hand.
+            let x = load8(bytes, i);
+            let end = !alnum_bits(x) & HIGH_BITS;
+            if end != 0 {
+                let len = first(end);
+                if (x >> (8 * len)) & 0x80 == 0 {
+                    let start_cp = i - extra;
+                    i += len;
+                    out.push_short(x, len, start_cp, i - extra);
+                    continue;
+                }
             }
         }
         // A word starts here: find its end, noting whether it is all ASCII. Past
@@ -255,13 +279,15 @@ pub fn tokenize(text: &str, out: &mut Tokens) {
         let (start_byte, start_cp) = (i, i - extra);
         let mut ascii = true;
         loop {
-            let end = !alnum_bits(load8(bytes, i)) & HIGH_BITS;
+            let x = load8(bytes, i);
+            let end = !alnum_bits(x) & HIGH_BITS;
             if end == 0 {
                 i += 8;
                 continue;
             }
-            i += first(end);
-            if i < n && bytes[i] >= 0x80 {
+            let k = first(end);
+            i += k;
+            if (x >> (8 * k)) & 0x80 != 0 {
                 let (c, len) = char_at(text, i);
                 if continues_word(c) {
                     ascii = false;
