@@ -221,9 +221,11 @@ impl Vocab {
             self.rehash(want.next_power_of_two().max(64));
         }
     }
-    /// Shrinks the table to a load of about 2/3 once building is done.
+    /// Shrinks the table to a load of about 1/2 once building is done: lookups of
+    /// words that are not there (the inflection rules' guesses) probe about 2.5
+    /// slots on average with linear probing, against 5 at a load of 2/3.
     fn compact(&mut self) {
-        let len = (self.ends.len() * 3 / 2).max(64);
+        let len = (self.ends.len() * 2).max(64);
         if len < self.slots.len() {
             self.rehash(len);
         }
@@ -311,9 +313,12 @@ impl Edges {
         }
         self.slots[at][2]
     }
-    /// Shrinks the table to a load of about 2/3 once building is done.
+    /// Shrinks the table to a load of about 1/2 once building is done: most steps
+    /// a scan tries find no edge (the node filters let many through), and a miss
+    /// probes about 2.5 slots on average with linear probing, against 5 at a load
+    /// of 2/3 (scans ~10–20% faster for ~8 more bytes per alias).
     fn compact(&mut self) {
-        let len = (self.len * 3 / 2).max(16);
+        let len = (self.len * 2).max(16);
         if len < self.slots.len() {
             self.rehash(len);
         }
