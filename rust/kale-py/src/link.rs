@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyList, PySlice, PyString};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use rayon::prelude::*;
 
 use crate::errors::IntoPyResult;
@@ -237,7 +237,7 @@ impl PyLinker {
         let (mut row, mut start, mut end, mut alias) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut offsets, mut nodes, mut scores) = (vec![0u32], Vec::new(), Vec::new());
         // Each distinct alias once: a frame's alias column is gathered from them.
-        let mut alias_ids: HashMap<String, u32> = HashMap::new();
+        let mut alias_ids: FxHashMap<u32, u32> = FxHashMap::default();
         let mut aliases: Vec<String> = Vec::new();
         let mut strings: Vec<Bound<'py, PyString>> = Vec::new();
         for (i, found) in linked.into_iter().flatten().enumerate() {
@@ -256,10 +256,10 @@ impl PyLinker {
                     });
                 }
                 let next = aliases.len() as u32;
-                let id = *alias_ids.entry(m.alias).or_insert_with_key(|a| {
-                    aliases.push(a.clone());
-                    next
-                });
+                let id = *alias_ids.entry(m.alias_id).or_insert(next);
+                if id == next {
+                    aliases.push(m.alias);
+                }
                 alias.push(id);
                 for c in m.candidates {
                     nodes.push(c.node);

@@ -702,6 +702,14 @@ impl AliasIndex {
 
     /// The normalised key of an alias given the word ids of a match.
     pub fn key_of(&self, ids: &[u32]) -> String {
-        ids.iter().map(|&w| self.word_text(w)).collect::<Vec<_>>().join(" ")
+        // Bytes first, checked as UTF-8 once (each word is whole UTF-8).
+        let mut key = Vec::with_capacity(ids.len() * 8);
+        for (k, &w) in ids.iter().enumerate() {
+            if k > 0 {
+                key.push(b' ');
+            }
+            key.extend_from_slice(self.vocab.text(w));
+        }
+        String::from_utf8(key).unwrap_or_default()
     }
 }
