@@ -40,6 +40,34 @@ fn main() {
         }
         eprintln!("check: scan = scan_reference on all {} texts ({n} matches)", texts.len());
     }
+    // THREADS=1,2,4: the same scan as a batch on rayon pools of those sizes (wall
+    // time, best of `reps`), to see batch scans scale with cores.
+    if let Ok(list) = std::env::var("THREADS") {
+        use rayon::prelude::*;
+        for n in list.split(',').filter_map(|x| x.parse::<usize>().ok()) {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("pool");
+            let best = (0..reps.max(1))
+                .map(|_| {
+                    let t = Instant::now();
+                    let found: usize = pool.install(|| {
+                        texts
+                            .par_iter()
+                            .map_init(
+                                || (Scratch::default(), Vec::new()),
+                                |(s, out), text| {
+                                    ix.scan(text, false, s, out);
+                                    out.len()
+                                },
+                            )
+                            .sum()
+                    });
+                    assert!(found > 0 || texts.is_empty());
+                    t.elapsed().as_secs_f64()
+                })
+                .fold(f64::INFINITY, f64::min);
+            eprintln!("threads {n}: {:.1} MB/s wall", mb / best);
+        }
+    }
     // TOKENS=1: time the tokenizer alone, to tell its share of a scan.
     if std::env::var_os("TOKENS").is_some() {
         let mut t = kale_core::link::normalise::Tokens::default();

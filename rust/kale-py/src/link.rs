@@ -1,9 +1,10 @@
 //! `kale._core.Linker`: the alias index of a graph (or of a plain list of names)
 //! and the scans over it, run without the GIL; `kale.link.Linker` wraps it.
 
+use std::cell::RefCell;
 use std::time::Instant;
 
-use kale_core::link::{index_graph, link_group, AliasIndex, ExceptionSource, Exceptions, IndexOptions, LinkOptions, Name, Scratch, Text};
+use kale_core::link::{index_graph, link_group, AliasIndex, ExceptionSource, Exceptions, IndexOptions, LinkOptions, Match, Name, Scratch, Text};
 use kale_core::KaleError;
 use numpy::PyArray1;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -91,6 +92,24 @@ fn one_replacement_per_surrogate(mut bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+thread_local! {
+    /// Each thread's scratch space (tokens, word cache, matches), kept across the
+    /// texts of a batch and across calls on the same thread: the word cache only
+    /// pays once warm, and a scratch per rayon split would start cold each time.
+    static SCRATCH: RefCell<(Scratch, Vec<Match>)> = RefCell::new((Scratch::default(), Vec::new()));
+}
+
+/// Runs `f` with this thread's scratch (a fresh one if it is somehow in use).
+fn with_scratch<T>(f: impl FnOnce(&mut Scratch, &mut Vec<Match>) -> T) -> T {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut pair) => {
+            let (s, out) = &mut *pair;
+            f(s, out)
+        }
+        Err(_) => f(&mut Scratch::default(), &mut Vec::new()),
+    })
 }
 
 fn pool_run<T: Send>(threads: Option<usize>, run: impl FnOnce() -> T + Send) -> kale_core::Result<T> {
@@ -231,7 +250,7 @@ impl PyLinker {
         let graph = self.graph.as_ref().map(|g| &g.get().inner);
         let run = || {
             let groups: Vec<Vec<Text>> = texts.chunks(group).enumerate().map(|(gi, c)| c.iter().enumerate().map(|(k, t)| Text { text: t.as_str(), whole: whole[(gi * group + k) % whole.len()] }).collect()).collect();
-            groups.par_iter().map_init(Scratch::default, |s, g| link_group(index, graph, g, &opts, s)).collect::<Vec<_>>()
+            groups.par_iter().map(|g| with_scratch(|s, _| link_group(index, graph, g, &opts, s))).collect::<Vec<_>>()
         };
         let linked = py.detach(|| pool_run(threads, run)).py()?;
         let (mut row, mut start, mut end, mut alias) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -289,13 +308,12 @@ impl PyLinker {
         let run = || {
             texts
                 .par_iter()
-                .map_init(
-                    || (Scratch::default(), Vec::new()),
-                    |(s, out), t| {
+                .map(|t| {
+                    with_scratch(|s, out| {
                         index.scan(t.as_str(), false, s, out);
                         out.len() as u64
-                    },
-                )
+                    })
+                })
                 .sum::<u64>()
         };
         py.detach(|| pool_run(threads, run)).py()
