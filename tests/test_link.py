@@ -88,6 +88,17 @@ def test_batch_matches_single_and_series(linker):
     assert linker.link_frame([]).height == 0
 
 
+@given(st.lists(st.tuples(st.sampled_from(ALIASES + ["Apples", "geese", "x"]), st.sampled_from(SEPARATORS + ["\ud800", " \udfff "])), max_size=8), st.integers(0, 3))
+def test_frame_holds_what_link_batch_returns(linker, parts, top_k):
+    texts = ["".join(a + s for a, s in parts[:k]) for k in range(len(parts) + 1)]
+    batch = linker.link_batch(texts, top_k=top_k)
+    frame = linker.link_frame(texts, top_k=top_k)
+    # Scores are f32 on both sides, so equal exactly.
+    want = [(i, m.start, m.end, m.mention, m.alias, [c.node for c in m.candidates], [c.score for c in m.candidates]) for i, ms in enumerate(batch) for m in ms]
+    assert frame.rows() == want
+    assert frame.schema["nodes"] == pl.List(pl.UInt32) and frame.schema["scores"] == pl.List(pl.Float32)
+
+
 def test_candidates_ranked_by_prior():
     linker = Linker.from_names(["Paris", "Paris", "paris", "Texas"], nodes=[0, 1, 2, 3], priors=[1.0, 5.0, 2.0, 1.0])
     (m,) = linker.link("Paris")

@@ -129,14 +129,17 @@ class Linker:
         context: bool = False,
         context_weight: float = 0.5,
         threads: int | None = None,
+        mentions: bool = False,
     ) -> tuple[
         npt.NDArray[np.uint32],
         npt.NDArray[np.uint64],
         npt.NDArray[np.uint64],
+        npt.NDArray[np.uint32],
         list[str],
         npt.NDArray[np.uint32],
         npt.NDArray[np.uint32],
         npt.NDArray[np.float32],
+        list[str] | None,
     ]: ...
     def _count(self, texts: list[str], *, threads: int | None = None) -> int: ...
     @staticmethod

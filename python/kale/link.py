@@ -22,6 +22,8 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from kale import _core
 from kale.exceptions import KaleValueError
 
@@ -178,7 +180,8 @@ class Linker:
             raise KaleValueError("context re-ranking needs a graph: build the linker with Linker.build(graph)")
 
     def _mentions(self, texts: list[str], columns: tuple, labels: bool) -> list[list[Mention]]:
-        rows, starts, ends, aliases, offsets, nodes, scores = columns
+        rows, starts, ends, alias_ids, alias_names, offsets, nodes, scores, _ = columns
+        aliases = [alias_names[a] for a in alias_ids.tolist()]
         out: list[list[Mention]] = [[] for _ in texts]
         # Millions of small tuples would set off the cyclic GC again and again
         # (each pass walking every object made so far); none of them form cycles.
@@ -241,45 +244,49 @@ class Linker:
 
     def link_frame(self, texts: Any, *, whole: bool = False, top_k: int = 5, context: bool = False, context_weight: float = 0.5, threads: int | None = None) -> Any:
         """One polars row per mention: row (index of the text), start, end, mention,
-        alias, nodes and scores (lists, best first). Fast: no Python object per candidate."""
+        alias, nodes and scores (lists of u32 and f32, best first). Fast: no Python
+        object per candidate."""
         import polars as pl
 
         self._check(context)
         texts = _texts(texts)
-        rows, starts, ends, aliases, offsets, nodes, scores = self._core._link(
-            texts, [whole], top_k=top_k, context=context, context_weight=context_weight, threads=threads
+        # Flat columns from Rust (mention strings included), so no Python object
+        # per candidate and none per mention beyond its string.
+        rows, starts, ends, alias_ids, alias_names, offsets, nodes, scores, mentions = self._core._link(
+            texts, [whole], top_k=top_k, context=context, context_weight=context_weight, threads=threads, mentions=True
         )
-        node_col = pl.Series("nodes", nodes)
-        score_col = pl.Series("scores", scores)
-        lengths = pl.Series(offsets).diff().drop_nulls().cast(pl.Int64)
-        frame = pl.DataFrame({"row": rows, "start": starts, "end": ends, "alias": pl.Series(aliases, dtype=pl.String)})
-        if len(frame):
-            frame = frame.with_columns(
-                pl.Series("nodes", _split(node_col, lengths)),
-                pl.Series("scores", _split(score_col, lengths)),
-            )
-            mention = [texts[r][s:e] for r, s, e in zip(rows.tolist(), starts.tolist(), ends.tolist())]
-            frame = frame.with_columns(pl.Series("mention", mention, dtype=pl.String))
-        else:
-            frame = frame.with_columns(
-                pl.Series("nodes", [], dtype=pl.List(pl.UInt32)),
-                pl.Series("scores", [], dtype=pl.List(pl.Float32)),
-                pl.Series("mention", [], dtype=pl.String),
-            )
-        return frame.select("row", "start", "end", "mention", "alias", "nodes", "scores")
+        lengths = np.diff(offsets)
+        return pl.DataFrame(
+            [
+                pl.Series("row", rows),
+                pl.Series("start", starts),
+                pl.Series("end", ends),
+                pl.Series("mention", mentions, dtype=pl.String),
+                pl.Series("alias", alias_names, dtype=pl.String).gather(pl.Series(alias_ids)),
+                _lists("nodes", pl.Series(nodes), lengths, pl.UInt32),
+                _lists("scores", pl.Series(scores), lengths, pl.Float32),
+            ]
+        )
 
     def count(self, texts: Any, *, threads: int | None = None) -> int:
         """How many mentions the texts hold (no candidates, no objects): for benchmarks."""
         return self._core._count(_texts(texts), threads=threads)
 
 
-def _split(values: Any, lengths: Any) -> list[list[Any]]:
-    out, at = [], 0
-    flat = values.to_list()
-    for n in lengths.to_list():
+def _lists(name: str, values: Any, lengths: Any, dtype: Any) -> Any:
+    """A polars list column from flat values and per-row lengths (CSR), built by
+    polars itself: each row's values are one group of a sorted group id."""
+    import polars as pl
+
+    if len(lengths) and lengths.min() > 0:
+        group = pl.Series("group", np.repeat(np.arange(len(lengths), dtype=np.uint32), lengths)).set_sorted()
+        return pl.DataFrame([group, values.alias(name)]).group_by("group", maintain_order=True).agg(pl.col(name)).get_column(name).cast(pl.List(dtype))
+    # Some rows without values (top_k=0) or no rows: the slow way, row by row.
+    out, at, flat = [], 0, values.to_list()
+    for n in lengths.tolist():
         out.append(flat[at : at + n])
         at += n
-    return out
+    return pl.Series(name, out, dtype=pl.List(dtype))
 
 
 def linker_for(graph: Any, **options: Any) -> Linker:

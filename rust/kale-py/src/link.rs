@@ -1,14 +1,17 @@
 //! `kale._core.Linker`: the alias index of a graph (or of a plain list of names)
 //! and the scans over it, run without the GIL; `kale.link.Linker` wraps it.
 
+use std::cell::RefCell;
 use std::time::Instant;
 
-use kale_core::link::{index_graph, link_group, AliasIndex, ExceptionSource, Exceptions, IndexOptions, LinkOptions, Name, Scratch, Text};
+use kale_core::link::{index_graph, link_group, AliasIndex, ExceptionSource, Exceptions, IndexOptions, LinkOptions, Match, Name, Scratch, Text};
 use kale_core::KaleError;
 use numpy::PyArray1;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{PyList, PySlice, PyString};
+use rustc_hash::FxHashMap;
 use rayon::prelude::*;
 
 use crate::errors::IntoPyResult;
@@ -29,18 +32,37 @@ fn exception_source(exceptions: &str) -> ExceptionSource {
     }
 }
 
-/// Texts as owned strings: lone surrogates (which no UTF-8 string can hold) become
-/// U+FFFD, one code point for one, so offsets still index the Python string.
-fn texts_of(texts: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+/// A text handed over from Python: its UTF-8 borrowed from the str object (no
+/// copy: the str keeps its UTF-8 form and stays alive while this does), or an
+/// owned string when the str holds lone surrogates.
+enum PyText {
+    Borrowed(PyBackedStr),
+    /// The text with U+FFFD for each lone surrogate, and the str itself (mention
+    /// strings are sliced from it, surrogates and all).
+    Owned(String, Py<PyString>),
+}
+
+impl PyText {
+    fn as_str(&self) -> &str {
+        match self {
+            PyText::Borrowed(s) => s,
+            PyText::Owned(s, _) => s,
+        }
+    }
+}
+
+/// Texts for Rust: lone surrogates (which no UTF-8 string can hold) become U+FFFD,
+/// one code point for one, so offsets still index the Python string.
+fn texts_of(texts: &Bound<'_, PyAny>) -> PyResult<Vec<PyText>> {
     let mut out = Vec::new();
     for (i, item) in texts.try_iter()?.enumerate() {
         let item = item?;
         let s = item.cast::<PyString>().map_err(|_| PyTypeError::new_err(format!("text {i} is a {}, not a str", item.get_type().name().map(|n| n.to_string()).unwrap_or_default())))?;
-        out.push(match s.to_str() {
-            Ok(s) => s.to_string(),
+        out.push(match PyBackedStr::try_from(s.clone()) {
+            Ok(s) => PyText::Borrowed(s),
             Err(_) => {
                 let bytes = s.call_method1("encode", ("utf-8", "surrogatepass"))?;
-                one_replacement_per_surrogate(bytes.extract::<&[u8]>()?)
+                PyText::Owned(one_replacement_per_surrogate(bytes.extract::<&[u8]>()?), s.clone().unbind())
             }
         });
     }
@@ -72,6 +94,24 @@ fn one_replacement_per_surrogate(mut bytes: &[u8]) -> String {
     out
 }
 
+thread_local! {
+    /// Each thread's scratch space (tokens, word cache, matches), kept across the
+    /// texts of a batch and across calls on the same thread: the word cache only
+    /// pays once warm, and a scratch per rayon split would start cold each time.
+    static SCRATCH: RefCell<(Scratch, Vec<Match>)> = RefCell::new((Scratch::default(), Vec::new()));
+}
+
+/// Runs `f` with this thread's scratch (a fresh one if it is somehow in use).
+fn with_scratch<T>(f: impl FnOnce(&mut Scratch, &mut Vec<Match>) -> T) -> T {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut pair) => {
+            let (s, out) = &mut *pair;
+            f(s, out)
+        }
+        Err(_) => f(&mut Scratch::default(), &mut Vec::new()),
+    })
+}
+
 fn pool_run<T: Send>(threads: Option<usize>, run: impl FnOnce() -> T + Send) -> kale_core::Result<T> {
     match threads {
         Some(n) => rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build().map_err(|e| KaleError::invalid(e.to_string())).map(|pool| pool.install(run)),
@@ -79,15 +119,47 @@ fn pool_run<T: Send>(threads: Option<usize>, run: impl FnOnce() -> T + Send) -> 
     }
 }
 
+/// One row per mention: text index, start, end, alias (an index into the distinct
+/// aliases that follow), candidates as CSR (offsets, nodes, scores), and the
+/// mention strings when asked for.
 type Columns<'py> = (
     Bound<'py, PyArray1<u32>>,
     Bound<'py, PyArray1<u64>>,
     Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<u32>>,
     Vec<String>,
     Bound<'py, PyArray1<u32>>,
     Bound<'py, PyArray1<u32>>,
     Bound<'py, PyArray1<f32>>,
+    Option<Bound<'py, PyList>>,
 );
+
+/// Code-point offsets → byte offsets in one text, for offsets that mostly go
+/// forward (a text's mentions, left to right): one pass over the text, not one per
+/// mention.
+struct Cursor<'a> {
+    text: &'a str,
+    cp: usize,
+    byte: usize,
+}
+
+impl Cursor<'_> {
+    fn byte_at(&mut self, cp: usize) -> usize {
+        if cp < self.cp {
+            (self.cp, self.byte) = (0, 0);
+        }
+        while self.cp < cp {
+            match self.text.get(self.byte..).and_then(|r| r.chars().next()) {
+                Some(c) => {
+                    self.byte += c.len_utf8();
+                    self.cp += 1;
+                }
+                None => break,
+            }
+        }
+        self.byte
+    }
+}
 
 #[pymethods]
 impl PyLinker {
@@ -138,7 +210,7 @@ impl PyLinker {
                 let list: Vec<Name> = names
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| Name { text: t, node: nodes.as_ref().map_or(i as u32, |n| n[i]), is_label: true })
+                    .map(|(i, t)| Name { text: t.as_str(), node: nodes.as_ref().map_or(i as u32, |n| n[i]), is_label: true })
                     .collect();
                 let prior = |n: u32| priors.as_ref().map_or(1.0, |p| p.get(n as usize).copied().unwrap_or(0.0));
                 Ok(AliasIndex::build(&list, &prior, exc, &opts))
@@ -152,7 +224,7 @@ impl PyLinker {
     /// text i wins as a whole when it is an alias. Returns columns, one row per
     /// mention: text index, start, end (code points), alias, and the candidates as
     /// CSR (offsets into nodes and scores).
-    #[pyo3(signature = (texts, whole, *, group = 1, top_k = 5, context = false, context_weight = 0.5, threads = None))]
+    #[pyo3(signature = (texts, whole, *, group = 1, top_k = 5, context = false, context_weight = 0.5, threads = None, mentions = false))]
     #[allow(clippy::too_many_arguments)]
     fn _link<'py>(
         &self,
@@ -164,6 +236,7 @@ impl PyLinker {
         context: bool,
         context_weight: f32,
         threads: Option<usize>,
+        mentions: bool,
     ) -> PyResult<Columns<'py>> {
         let texts = texts_of(texts)?;
         if whole.is_empty() || group == 0 {
@@ -176,18 +249,37 @@ impl PyLinker {
         let index = &self.index;
         let graph = self.graph.as_ref().map(|g| &g.get().inner);
         let run = || {
-            let groups: Vec<Vec<Text>> = texts.chunks(group).enumerate().map(|(gi, c)| c.iter().enumerate().map(|(k, t)| Text { text: t, whole: whole[(gi * group + k) % whole.len()] }).collect()).collect();
-            groups.par_iter().map_init(Scratch::default, |s, g| link_group(index, graph, g, &opts, s)).collect::<Vec<_>>()
+            let groups: Vec<Vec<Text>> = texts.chunks(group).enumerate().map(|(gi, c)| c.iter().enumerate().map(|(k, t)| Text { text: t.as_str(), whole: whole[(gi * group + k) % whole.len()] }).collect()).collect();
+            groups.par_iter().map(|g| with_scratch(|s, _| link_group(index, graph, g, &opts, s))).collect::<Vec<_>>()
         };
         let linked = py.detach(|| pool_run(threads, run)).py()?;
         let (mut row, mut start, mut end, mut alias) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut offsets, mut nodes, mut scores) = (vec![0u32], Vec::new(), Vec::new());
-        for (i, mentions) in linked.into_iter().flatten().enumerate() {
-            for m in mentions {
+        // Each distinct alias once: a frame's alias column is gathered from them.
+        let mut alias_ids: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut aliases: Vec<String> = Vec::new();
+        let mut strings: Vec<Bound<'py, PyString>> = Vec::new();
+        for (i, found) in linked.into_iter().flatten().enumerate() {
+            let mut cursor = Cursor { text: texts.get(i).map_or("", |t| t.as_str()), cp: 0, byte: 0 };
+            for m in found {
                 row.push(i as u32);
                 start.push(m.start as u64);
                 end.push(m.end as u64);
-                alias.push(m.alias);
+                if mentions {
+                    strings.push(match texts.get(i) {
+                        Some(PyText::Owned(_, original)) => original.bind(py).get_item(PySlice::new(py, m.start as isize, m.end as isize, 1))?.cast_into::<PyString>()?,
+                        _ => {
+                            let (a, b) = (cursor.byte_at(m.start), cursor.byte_at(m.end));
+                            PyString::new(py, cursor.text.get(a..b).unwrap_or(""))
+                        }
+                    });
+                }
+                let next = aliases.len() as u32;
+                let id = *alias_ids.entry(m.alias_id).or_insert(next);
+                if id == next {
+                    aliases.push(m.alias);
+                }
+                alias.push(id);
                 for c in m.candidates {
                     nodes.push(c.node);
                     scores.push(c.score);
@@ -199,10 +291,12 @@ impl PyLinker {
             PyArray1::from_vec(py, row),
             PyArray1::from_vec(py, start),
             PyArray1::from_vec(py, end),
-            alias,
+            PyArray1::from_vec(py, alias),
+            aliases,
             PyArray1::from_vec(py, offsets),
             PyArray1::from_vec(py, nodes),
             PyArray1::from_vec(py, scores),
+            if mentions { Some(PyList::new(py, strings)?) } else { None },
         ))
     }
 
@@ -214,13 +308,12 @@ impl PyLinker {
         let run = || {
             texts
                 .par_iter()
-                .map_init(
-                    || (Scratch::default(), Vec::new()),
-                    |(s, out), t| {
-                        index.scan(t, false, s, out);
+                .map(|t| {
+                    with_scratch(|s, out| {
+                        index.scan(t.as_str(), false, s, out);
                         out.len() as u64
-                    },
-                )
+                    })
+                })
                 .sum::<u64>()
         };
         py.detach(|| pool_run(threads, run)).py()
@@ -230,7 +323,7 @@ impl PyLinker {
     #[staticmethod]
     fn normalise(text: &Bound<'_, PyAny>) -> PyResult<String> {
         let texts = texts_of(pyo3::types::PyList::new(text.py(), [text])?.as_any())?;
-        Ok(kale_core::link::normalise::normalise(&texts[0]))
+        Ok(texts.first().map(|t| kale_core::link::normalise::normalise(t.as_str())).unwrap_or_default())
     }
 
     /// The candidates of a normalised alias key, best first: (node, prior) pairs.

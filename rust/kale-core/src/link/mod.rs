@@ -133,6 +133,8 @@ pub struct Mention {
     pub end: usize,
     /// The normalised alias that matched (after inflection: "apple" for "Apples").
     pub alias: String,
+    /// The alias's number in the index (one per distinct `alias`).
+    pub alias_id: u32,
     pub candidates: Vec<Candidate>,
 }
 
@@ -175,7 +177,7 @@ fn mention(index: &AliasIndex, m: &Match, s: &Scratch, keep: usize) -> Mention {
         .take(keep)
         .map(|(&node, &p)| Candidate { node, score: if total > 0.0 { p / total } else { 1.0 / n } })
         .collect();
-    Mention { start: m.start, end: m.end, alias: index.match_key(m, s), candidates }
+    Mention { start: m.start, end: m.end, alias: index.match_key(m, s), alias_id: m.alias, candidates }
 }
 
 /// Reads a graph and builds its index in one call (for tools and tests).

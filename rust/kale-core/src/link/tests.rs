@@ -101,3 +101,22 @@ proptest! {
         }
     }
 }
+
+/// Aliases that share prefixes and overlap, so walks run several words deep, fail
+/// part way and compete for the same words.
+const NESTED: [&str; 12] = ["new york", "new york city", "york city hall", "city hall", "hall", "new", "a b c d", "b c", "c d e", "d", "the sun", "sun's"];
+
+proptest! {
+    /// The scanner (cached word ids, walks advanced together) finds exactly what the
+    /// plain one-walk-at-a-time scanner finds.
+    #[test]
+    fn scan_equals_reference(words in prop::collection::vec(prop::sample::select(vec!["new", "york", "City", "hall", "a", "b", "c", "d", "e", "the", "sun's", "Sun", "x", "½", "é", "🙂", ",", "-"]), 0..40), whole in any::<bool>()) {
+        let ix = index(&NESTED);
+        let text = words.join(" ");
+        let (mut s, mut r) = (Scratch::default(), Scratch::default());
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        ix.scan(&text, whole, &mut s, &mut a);
+        ix.scan_reference(&text, whole, &mut r, &mut b);
+        prop_assert_eq!(a, b);
+    }
+}
