@@ -133,10 +133,36 @@ def undirected_adjacency(g):
     return adj
 
 
+def bfs_layers(indptr, indices, root, depth, limit=None):
+    """The nodes at hop distance 1..depth from root, each layer in breadth-first discovery
+    order (bfs_distances', in numpy: query drawing runs hundreds of these on graphs of
+    millions of edges). Stops after the layer that takes the count past `limit`."""
+    seen = np.zeros(len(indptr) - 1, dtype=bool)
+    seen[root] = True
+    front, layers, total = np.array([root]), [], 1
+    for _ in range(depth):
+        starts, lens = indptr[front], indptr[front + 1] - indptr[front]
+        m = int(lens.sum())
+        offsets = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(m)
+        found = indices[offsets]
+        found = found[~seen[found]]
+        unique, first = np.unique(found, return_index=True)
+        front = unique[np.argsort(first, kind="stable")]  # first seen first, as a BFS finds them
+        seen[front] = True
+        layers.append(front)
+        total += len(front)
+        if limit is not None and total > limit:
+            break
+    return layers, seen
+
+
 def queries(adj, count, seed):
     """count pairs: equal shares at distances 1..4, and a share farther than 4 or unreachable."""
     rng = np.random.default_rng(seed)
     want = {d: count // 5 for d in (1, 2, 3, 4, 5)}
+    indptr = np.zeros(len(adj) + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum([len(a) for a in adj])
+    indices = np.fromiter((v for a in adj for v in a), dtype=np.int64, count=int(indptr[-1]))
     out = []
     # A dense graph may have no pair farther than 4 hops: stop drawing after a while
     # and fill the rest with near pairs, saying so.
@@ -144,15 +170,15 @@ def queries(adj, count, seed):
         if not any(want.values()):
             break
         s = int(rng.integers(len(adj)))
-        dist = bfs_distances(adj, s, 4, limit=200_000)
+        layers, reached = bfs_layers(indptr, indices, s, 4, limit=200_000)
         for d in (1, 2, 3, 4):
-            layer = [v for v, dv in dist.items() if dv == d]
-            if want[d] and layer:
+            layer = layers[d - 1] if len(layers) >= d else []
+            if want[d] and len(layer):
                 out.append((s, int(layer[rng.integers(len(layer))]), d))
                 want[d] -= 1
         if want[5]:
             t = int(rng.integers(len(adj)))
-            if t not in dist:
+            if not reached[t]:
                 out.append((s, t, 5))
                 want[5] -= 1
     if want[5]:
