@@ -61,12 +61,11 @@ impl Heuristic {
             .min()
             .unwrap_or(0)
     }
-}
 
-impl Heuristic {
     /// h at every node where it is not 0 (only nodes within an anchor's depth can have
     /// a positive bound), written into dense marks: one byte read per lookup in the
-    /// search instead of a map lookup per anchor and target.
+    /// search instead of a map lookup per anchor and target. (A bound above the marks'
+    /// largest value, 254, is stored as 254: still a lower bound.)
     fn fill(&self, marks: &mut Marks) {
         for d in &self.anchor_dist {
             for &e in d.keys() {
