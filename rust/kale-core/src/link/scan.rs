@@ -161,9 +161,9 @@ impl AliasIndex {
         self.word_ids(s);
         let (toks, ids) = (&s.tokens.tokens, &s.ids);
         let n = ids.len();
-        if whole && n > 0 {
-            if let Some((alias, _)) = self.walk(ids).and_then(|node| self.terminal(node)) {
-                out.push(Match { start: toks[0].start, end: toks[n - 1].end, alias, first_word: 0, words: n });
+        if whole {
+            if let Some(m) = self.whole_match(toks, ids) {
+                out.push(m);
                 return;
             }
         }
@@ -251,6 +251,16 @@ impl AliasIndex {
         }
     }
 
+    /// The whole text as one match, when its words are exactly an alias.
+    fn whole_match(&self, toks: &[Token], ids: &[u32]) -> Option<Match> {
+        let n = ids.len();
+        if n == 0 {
+            return None;
+        }
+        let (alias, _) = self.walk(ids).and_then(|node| self.terminal(node))?;
+        Some(Match { start: toks[0].start, end: toks[n - 1].end, alias, first_word: 0, words: n })
+    }
+
     /// `scan` one walk at a time, with uncached word lookups: the plain version of
     /// the same matching, which `scan` must agree with (tests, `link_prof CHECK=1`).
     #[doc(hidden)]
@@ -264,9 +274,9 @@ impl AliasIndex {
         }
         let (toks, ids) = (&s.tokens.tokens, &s.ids);
         let n = ids.len();
-        if whole && n > 0 {
-            if let Some((alias, _)) = self.walk(ids).and_then(|node| self.terminal(node)) {
-                out.push(Match { start: toks[0].start, end: toks[n - 1].end, alias, first_word: 0, words: n });
+        if whole {
+            if let Some(m) = self.whole_match(toks, ids) {
+                out.push(m);
                 return;
             }
         }
