@@ -66,12 +66,11 @@ impl<'m> Side<'m> {
         out.clear();
         let Some(d) = self.depth_of.get(node).filter(|&d| d > 0) else { return };
         // A parent was expanded, so it is a root or a node under the hub cap. Either
-        // scan the level before for nodes whose edges reach `node` (cheap when `node` is
-        // a hub met near the roots), or walk `node`'s edges the other way.
+        // test each node of the level before for an edge to `node` (at most its edges,
+        // often a few binary searches: cheap when `node` is a hub met near the roots),
+        // or walk `node`'s edges the other way (its degree).
         let expanded = |p: u32| d == 1 || !f.is_hub(g, p);
         let before = self.level(d - 1);
-        // Testing each node of the level before for an edge to `node` costs at most its
-        // edges and often a few binary searches; walking `node`'s edges costs its degree.
         if self.costs[d as usize - 1].min(32 * before.len() as u64) < g.degree(node) {
             for &p in before {
                 if adjacent(g, f, p, node, self.backward) && expanded(p) {
@@ -140,14 +139,14 @@ pub fn all_shortest(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptio
 }
 
 fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget, scratch: &mut Scratch) -> SearchResult {
-    let Scratch { a, b, vecs, .. } = scratch;
+    let Scratch { a, b, vecs, maps } = scratch;
     let mut fwd = Side::new(sources, false, a, vecs.take());
     let mut bwd = Side::new(targets, true, b, vecs.take());
     let mut meeting = vecs.take();
     let result = expand(g, sources, targets, o, budget, &mut fwd, &mut bwd, &mut meeting);
-    let result = result.unwrap_or_else(|| join(g, &o.filter, &fwd, &bwd, &meeting, o.max_paths, vecs, &mut scratch.maps));
+    let result = result.unwrap_or_else(|| join(g, &o.filter, &fwd, &bwd, &meeting, o.max_paths, vecs, maps));
     for v in [fwd.nodes, bwd.nodes, meeting] {
-        scratch.vecs.give(v);
+        vecs.give(v);
     }
     result
 }
