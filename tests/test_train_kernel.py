@@ -20,6 +20,7 @@ from triton.runtime.interpreter import InterpretedFunction  # noqa: E402
 
 import kale.train.kernels.fused_linear_kl as fused_mod  # noqa: E402
 from kale.train.losses import reference_linear_kl_loss  # noqa: E402
+from loss_runs import run_loss  # noqa: E402
 
 if not isinstance(fused_mod._stats_kernel, InterpretedFunction):
     fused_mod = importlib.reload(fused_mod)
@@ -37,13 +38,6 @@ def _data(seed, n, h, v, dtype=torch.float32, close=True):
     return hp.to(dtype), hq.to(dtype), w.to(dtype)
 
 
-def _run(fn, hp, hq, w, mask=None, **kw):
-    a, b = hp.clone().requires_grad_(), w.clone().requires_grad_()
-    loss = fn(a, hq, b, mask, **kw)
-    loss.backward()
-    return loss.detach().float(), a.grad.float(), b.grad.float()
-
-
 def _check(got, want, dtype=torch.float32):
     for name, x, y in zip(("loss", "grad_h", "grad_w"), got, want):
         torch.testing.assert_close(x, y, **TOL[dtype], msg=lambda m, name=name: f"{name}: {m}")
@@ -54,7 +48,7 @@ def _check(got, want, dtype=torch.float32):
 def test_fused_matches_reference_odd_shapes(div, shape):
     hp, hq, w = _data(0, *shape)
     kw = dict(divergence=div, beta=0.3, temperature=0.7, normalizer=5.0)
-    _check(_run(fused, hp, hq, w, **kw), _run(reference_linear_kl_loss, hp, hq, w, **kw))
+    _check(run_loss(fused, hp, hq, w, **kw), run_loss(reference_linear_kl_loss, hp, hq, w, **kw))
 
 
 @pytest.mark.parametrize("div", DIVS)
@@ -63,17 +57,17 @@ def test_masked_rows_and_temperature(div):
     hp, hq = hp.reshape(2, 11, 20), hq.reshape(2, 11, 20)
     mask = torch.rand(2, 11, generator=torch.Generator().manual_seed(2)) > 0.4
     kw = dict(divergence=div, temperature=2.5)
-    got = _run(fused, hp, hq, w, mask, **kw)
-    _check(got, _run(reference_linear_kl_loss, hp, hq, w, mask, **kw))
+    got = run_loss(fused, hp, hq, w, mask, **kw)
+    _check(got, run_loss(reference_linear_kl_loss, hp, hq, w, mask, **kw))
     assert torch.all(got[1][~mask] == 0)
 
 
 def test_same_result_for_any_tiling():
     hp, hq, w = _data(3, 21, 18, 150)
-    base = _run(fused, hp, hq, w, divergence="jsd", beta=0.6)
+    base = run_loss(fused, hp, hq, w, divergence="jsd", beta=0.6)
     for opts in (dict(block_v=16, splits=1), dict(block_v=64, splits=3),
                  dict(block_m=32, grad_chunk_bytes=21 * 4 * 16)):
-        got = _run(fused, hp, hq, w, divergence="jsd", beta=0.6, **opts)
+        got = run_loss(fused, hp, hq, w, divergence="jsd", beta=0.6, **opts)
         for x, y in zip(got, base):
             torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-7)
 
@@ -85,14 +79,14 @@ def test_frozen_target_head_and_no_grad_for_q():
     loss = fused(a, c, b, weight_q=wq)
     loss.backward()
     assert c.grad is None
-    want = _run(reference_linear_kl_loss, hp, hq, w, weight_q=wq)
+    want = run_loss(reference_linear_kl_loss, hp, hq, w, weight_q=wq)
     _check((loss.detach(), a.grad, b.grad), want)
 
 
 def test_bf16_inputs_accumulate_in_fp32():
     hp, hq, w = _data(5, 19, 32, 96, dtype=torch.bfloat16)
-    got = _run(fused, hp, hq, w)
-    want = _run(reference_linear_kl_loss, hp, hq, w)
+    got = run_loss(fused, hp, hq, w)
+    want = run_loss(reference_linear_kl_loss, hp, hq, w)
     _check(got, want, torch.bfloat16)
     assert got[2].abs().max() > 0  # p ~ q: the gradient did not vanish in bf16
 
@@ -101,7 +95,7 @@ def test_accumulation_1x8_equals_8x1():
     sizes = [2, 3, 1, 4, 2, 1, 3, 2]
     hp, hq, w = _data(6, sum(sizes), 16, 50)
     total = float(sum(sizes))
-    big = _run(fused, hp, hq, w, normalizer=total)
+    big = run_loss(fused, hp, hq, w, normalizer=total)
     a, b = hp.clone().requires_grad_(), w.clone().requires_grad_()
     loss, start = 0.0, 0
     for s in sizes:
@@ -123,5 +117,5 @@ def test_hidden_dtype_differs_from_head_dtype():
     loss = fused(a, hq.bfloat16(), b)
     loss.backward()
     assert a.grad.dtype == torch.bfloat16 and b.grad.dtype == torch.float32
-    want = _run(reference_linear_kl_loss, hp.bfloat16().float(), hq.bfloat16().float(), w)
+    want = run_loss(reference_linear_kl_loss, hp.bfloat16().float(), hq.bfloat16().float(), w)
     _check((loss.detach(), a.grad.float(), b.grad), want, torch.bfloat16)

@@ -24,6 +24,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from kale.train.kernels.fused_linear_kl import fused_linear_kl_loss  # noqa: E402
 from kale.train.losses import linear_kl_loss, reference_linear_kl_loss  # noqa: E402
+from loss_runs import run_loss  # noqa: E402
 
 DEV = "cuda"
 # fp32 operands use tf32x3 dots (about fp32 accuracy); bf16 operands round the logits.
@@ -38,17 +39,9 @@ def _data(seed, n, h, v, dtype):
     return hp.to(dtype), hq.to(dtype), w.to(dtype)
 
 
-def _run(fn, hp, hq, w, mask=None, **kw):
-    a, b = hp.clone().requires_grad_(), w.clone().requires_grad_()
-    loss = fn(a, hq, b, mask, **kw)
-    loss.backward()
-    return loss.detach().float(), a.grad.float(), b.grad.float()
-
-
 def _reference(hp, hq, w, mask=None, **kw):
     # The oracle runs in fp32 on the same rounded inputs, so only the kernel's own error shows.
-    got = _run(reference_linear_kl_loss, hp.float(), hq.float(), w.float(), mask, **kw)
-    return got
+    return run_loss(reference_linear_kl_loss, hp.float(), hq.float(), w.float(), mask, **kw)
 
 
 def _check(got, want, dtype):
@@ -72,7 +65,7 @@ def test_compiled_kernel_matches_reference(n, h, v, dtype, div, temperature, mas
     if masked:
         mask = torch.rand(n, device=DEV, generator=torch.Generator(DEV).manual_seed(seed)) > 0.3
     kw = dict(divergence=div, beta=0.4, temperature=temperature)
-    _check(_run(fused_linear_kl_loss, hp, hq, w, mask, **kw), _reference(hp, hq, w, mask, **kw),
+    _check(run_loss(fused_linear_kl_loss, hp, hq, w, mask, **kw), _reference(hp, hq, w, mask, **kw),
            dtype)
 
 
@@ -80,16 +73,16 @@ def test_compiled_kernel_matches_reference(n, h, v, dtype, div, temperature, mas
 def test_real_sizes_bf16(v):
     # SmolLM2's and Qwen2's vocabularies with a batch's worth of answer tokens.
     hp, hq, w = _data(1, 2048, 896, v, torch.bfloat16)
-    _check(_run(fused_linear_kl_loss, hp, hq, w), _reference(hp, hq, w), torch.bfloat16)
+    _check(run_loss(fused_linear_kl_loss, hp, hq, w), _reference(hp, hq, w), torch.bfloat16)
 
 
 def test_auto_picks_fused_on_cuda_and_agrees():
     hp, hq, w = _data(2, 64, 64, 1000, torch.float32)
-    _check(_run(linear_kl_loss, hp, hq, w), _reference(hp, hq, w), torch.float32)
+    _check(run_loss(linear_kl_loss, hp, hq, w), _reference(hp, hq, w), torch.float32)
 
 
 def test_rows_beyond_int32_offsets():
     # rows * vocab > 2**31: any flat index into a [rows, vocab] space must be 64-bit.
     n, h, v = 16384, 16, 151936
     hp, hq, w = _data(3, n, h, v, torch.bfloat16)
-    _check(_run(fused_linear_kl_loss, hp, hq, w), _reference(hp, hq, w), torch.bfloat16)
+    _check(run_loss(fused_linear_kl_loss, hp, hq, w), _reference(hp, hq, w), torch.bfloat16)
