@@ -116,7 +116,7 @@ def test_all_methods_against_brute_force(tmp_path_factory, triples, data, o):
     assert [p.nodes for p in k] == every[: o["max_paths"]]
     assert k.truncated == (len(every) > o["max_paths"])
 
-    a = g.paths(sources, targets, method="astar", anchors=2, seed=data.draw(st.integers(0, 3)), **kwargs)
+    a = g.paths(sources, targets, method="astar", anchors=2, seed=data.draw(st.integers(0, 3)), target_depth=data.draw(st.one_of(st.none(), st.integers(0, 3))), **kwargs)
     got = [p.nodes for p in a]
     assert set(got) <= set(every), "A* returns only real simple paths within the bounds"
     assert [len(p) for p in got] == sorted(len(p) for p in got), "shortest first"
@@ -132,13 +132,16 @@ def test_astar_heuristic_never_exceeds_true_distance(tmp_path_factory, triples, 
     g = build(tmp_path_factory, triples)
     nodes = list(range(g.node_count))
     targets = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=2))
-    opts = g.path_options(method="astar", anchors=data.draw(st.integers(1, 4)), anchor_hops=data.draw(st.integers(0, 3)), seed=data.draw(st.integers(0, 9)))
-    h = g._astar_heuristic(sorted(set(targets)), nodes, opts)
+    max_hops, target_depth = data.draw(st.integers(1, 6)), data.draw(st.one_of(st.none(), st.integers(0, 4)))
+    common = dict(method="astar", max_hops=max_hops, anchors=data.draw(st.integers(1, 4)), anchor_hops=data.draw(st.integers(0, 3)), seed=data.draw(st.integers(0, 9)))
+    h = g._astar_heuristic(sorted(set(targets)), nodes, g.path_options(target_depth=target_depth, **common))
+    paper = g._astar_heuristic(sorted(set(targets)), nodes, g.path_options(target_depth=0, **common))
     # true undirected distance to the nearest target, by BFS
     adj = defaultdict(set)
     for a, _, b in triples:
-        adj[g.index(f"n{a}")].add(g.index(f"n{b}"))
-        adj[g.index(f"n{b}")].add(g.index(f"n{a}"))
+        if a != b:
+            adj[g.index(f"n{a}")].add(g.index(f"n{b}"))
+            adj[g.index(f"n{b}")].add(g.index(f"n{a}"))
     dist = {t: 0 for t in targets}
     frontier = list(dist)
     while frontier:
@@ -149,9 +152,12 @@ def test_astar_heuristic_never_exceeds_true_distance(tmp_path_factory, triples, 
                     dist[v] = dist[u] + 1
                     nxt.append(v)
         frontier = nxt
+    depth = min(max_hops // 2 if target_depth is None else target_depth, max_hops)
     for n in nodes:
-        if n in dist:
-            assert h[n] <= dist[n]
+        true = dist.get(n, float("inf"))
+        assert paper[n] <= h[n] <= true, "both bounds are lower bounds, and the targets' term only adds"
+        if depth:
+            assert h[n] >= min(true, depth + 1), "the targets' own distances are in the bound"
 
 
 def test_deterministic_across_runs_and_threads(wordnet_graph):

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::errors::{to_py, IntoPyResult};
 use crate::graph::PyGraph;
 
-const OPTIONS: &str = "method, max_hops, max_paths, max_expansions, timeout, directed, relations, exclude_relations, hub_cap, anchors, anchor_hops, anchor_depth, seed";
+const OPTIONS: &str = "method, max_hops, max_paths, max_expansions, timeout, directed, relations, exclude_relations, hub_cap, anchors, anchor_hops, anchor_depth, target_depth, seed";
 
 type PathParts = (Vec<u32>, Vec<u16>, Vec<bool>);
 
@@ -140,6 +140,7 @@ impl PyGraph {
                 "anchors" => o.anchors = int("anchors")? as usize,
                 "anchor_hops" => o.anchor_hops = int("anchor_hops")?.min(u32::MAX as u64) as u32,
                 "anchor_depth" => o.anchor_depth = int("anchor_depth")?.min(u32::MAX as u64) as u32,
+                "target_depth" => o.target_depth = if value.is_none() { None } else { Some(int("target_depth")?.min(u32::MAX as u64) as u32) },
                 "seed" => o.seed = int("seed")?,
                 other => return Err(invalid(format!("unknown search option '{other}'; known: {OPTIONS}"))),
             }
@@ -184,7 +185,8 @@ impl PyGraph {
     /// timeout (5.0 s or None), directed (False: edges are walked both ways, each
     /// hop's direction recorded), relations / exclude_relations (ids or labels),
     /// hub_cap (do not pass through nodes of higher degree), and for astar: anchors
-    /// (4), anchor_hops (2), anchor_depth (3), seed (0). Or options=PathOptions.
+    /// (4), anchor_hops (2), anchor_depth (3), target_depth (None: half of max_hops;
+    /// 0: the paper's bound alone), seed (0). Or options=PathOptions.
     #[pyo3(signature = (sources, targets, **options))]
     fn paths(&self, py: Python<'_>, sources: &Bound<'_, PyAny>, targets: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyDict>>) -> PyResult<PyPathResult> {
         let o = self.search_options(options)?;

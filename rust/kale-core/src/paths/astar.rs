@@ -8,13 +8,23 @@
 //! With several targets, h is the minimum of the per-target bounds. The queue holds
 //! (f, g, node, path); each node may be settled up to max_paths times, so several
 //! paths through the same node survive and complete paths come out shortest first.
+//!
+//! One addition to the paper, on by default (`target_depth`, 0 turns it off): the
+//! targets' own breadth-first distances to half the hops, under the search's filter.
+//! A node within that depth is at least its distance from a target, any other node at
+//! least one more than the depth. The paper's bound counts 0 wherever an anchor's
+//! search did not reach, which on a dense graph is nearly everywhere, so A* expanded
+//! the whole ball of max_hops - 1 around the source (several times over: each node is
+//! settled up to max_paths times). Both bounds are lower bounds, so their maximum is
+//! one, and A* still returns shortest paths first.
 
 use rand::seq::IndexedRandom;
 use rand::SeedableRng;
 use rustc_hash::FxHashMap;
 
 use super::marks::{with_scratch, Marks};
-use super::neighbours::{distances, neighbours, Filter};
+use super::marks::Depths;
+use super::neighbours::{distances, each_neighbour, neighbours, Filter};
 use super::{Budget, Path, SearchOptions, SearchResult, MAX_HOPS_LIMIT};
 use crate::store::Graph;
 
@@ -26,21 +36,23 @@ pub(crate) struct Heuristic {
 }
 
 impl Heuristic {
-    fn new(g: &Graph, targets: &[u32], o: &SearchOptions, budget: &mut Budget) -> Result<Heuristic, String> {
-        let everything = Filter::default();
-        let mut around = FxHashMap::default();
-        distances(g, targets, o.anchor_hops, &everything, false, budget, &mut around)?;
-        let mut pool: Vec<u32> = around.keys().copied().collect();
+    /// `marks` (clean, and left clean) hold the targets' neighbourhood while anchors are drawn.
+    fn new(g: &Graph, targets: &[u32], o: &SearchOptions, budget: &mut Budget, marks: &mut Marks) -> Result<Heuristic, String> {
+        let around = distances(g, targets, o.anchor_hops, &Filter::default(), false, budget, marks);
+        // (node, distance to the nearest target), drawn from in node order.
+        let mut pool: Vec<(u32, u32)> = marks.marked().iter().map(|&a| (a, marks.get(a).unwrap_or(0))).collect();
+        marks.reset();
+        around?;
         pool.sort_unstable();
         let mut rng = rand::rngs::StdRng::seed_from_u64(o.seed);
-        let anchors: Vec<u32> = pool.choose_multiple(&mut rng, o.anchors).copied().collect();
-        let mut anchor_dist = Vec::with_capacity(anchors.len());
-        for &a in &anchors {
-            let mut dist = FxHashMap::default();
-            distances(g, &[a], o.anchor_depth, &everything, false, budget, &mut dist)?;
+        let (mut anchor_dist, mut to_targets) = (Vec::new(), Vec::new());
+        for &(a, d) in pool.choose_multiple(&mut rng, o.anchors) {
+            // With one target, the search that found the anchor measured its distance.
+            let known = (targets.len() == 1).then_some(d);
+            let (dist, tt) = anchor_distances(g, a, targets, known, o.anchor_depth, budget)?;
             anchor_dist.push(dist);
+            to_targets.push(tt);
         }
-        let to_targets = anchor_dist.iter().map(|d| targets.iter().map(|t| d.get(t).copied()).collect()).collect();
         Ok(Heuristic { anchor_dist, to_targets })
     }
 
@@ -62,29 +74,79 @@ impl Heuristic {
             .unwrap_or(0)
     }
 
-    /// h at every node where it is not 0 (only nodes within an anchor's depth can have
-    /// a positive bound), written into dense marks: one byte read per lookup in the
-    /// search instead of a map lookup per anchor and target. (A bound above the marks'
-    /// largest value, 254, is stored as 254: still a lower bound.)
-    fn fill(&self, marks: &mut Marks) {
+    /// The whole bound, the paper's and the targets' distances, written into dense
+    /// marks wherever it is above the value it has at every unmarked node, which is
+    /// returned: one byte read per lookup in the search instead of a map lookup per
+    /// anchor and target. (A bound above the marks' largest value, 254, is stored as
+    /// 254: still a lower bound.)
+    fn fill(&self, g: &Graph, targets: &[u32], o: &SearchOptions, budget: &mut Budget, marks: &mut Marks) -> Result<u32, String> {
+        let depth = o.target_depth.unwrap_or(o.max_hops / 2).min(o.max_hops);
+        // Backward: the hops still to walk from a node run towards the targets.
+        distances(g, targets, depth, &o.filter, true, budget, marks)?;
+        let beyond = if depth > 0 { depth + 1 } else { 0 };
         for d in &self.anchor_dist {
             for &e in d.keys() {
                 let h = self.h(e);
-                if h > 0 {
-                    marks.mark(e, h);
+                if h > marks.get(e).unwrap_or(beyond) {
+                    marks.set(e, h);
                 }
             }
         }
+        Ok(beyond)
     }
 }
 
-/// For tests: the heuristic's value at every node of `nodes`.
+/// dist(α, ·) within the needed depth, and dist(α, t) for each target (None: unreached).
+type AnchorDistances = (FxHashMap<u32, u32>, Vec<Option<u32>>);
+
+/// dist(α, ·) over all edges, and dist(α, t) for each target, both within `depth`, but
+/// only as deep as a term can be positive: [dist(α, t) − dist(α, e)]⁺ needs
+/// dist(α, e) < dist(α, t), so nodes as far from the anchor as every target add nothing.
+/// On a dense graph that saves searching the anchor's whole three-hop ball.
+fn anchor_distances(g: &Graph, a: u32, targets: &[u32], known: Option<u32>, depth: u32, budget: &mut Budget) -> Result<AnchorDistances, String> {
+    let mut dist = FxHashMap::default();
+    dist.insert(a, 0);
+    let mut to_targets: Vec<Option<u32>> = targets.iter().map(|&t| (t == a).then_some(0)).collect();
+    // Known distances are final, also when beyond the depth (counted as unreached).
+    let mut resolved = known.is_some();
+    if let Some(d) = known {
+        to_targets[0] = (d <= depth).then_some(d);
+    }
+    let (mut frontier, mut next) = (vec![a], Vec::new());
+    for d in 1..=depth {
+        resolved |= to_targets.iter().all(Option::is_some);
+        if resolved && to_targets.iter().flatten().all(|&t| t <= d) {
+            break;
+        }
+        next.clear();
+        for &u in &frontier {
+            budget.spend()?;
+            each_neighbour(g, u, &Filter::default(), false, |v| {
+                if dist.mark(v, d) {
+                    next.push(v);
+                }
+            });
+        }
+        for (t, slot) in targets.iter().zip(&mut to_targets) {
+            if slot.is_none() {
+                *slot = dist.get(t).copied();
+            }
+        }
+        std::mem::swap(&mut frontier, &mut next);
+    }
+    Ok((dist, to_targets))
+}
+
+/// For tests: the whole bound A* uses at every node of `nodes`.
 pub fn heuristic_for_test(g: &Graph, targets: &[u32], nodes: &[u32], o: &SearchOptions) -> Vec<u32> {
     let mut budget = Budget::new(&SearchOptions { max_expansions: u64::MAX, timeout: None, ..o.clone() });
-    match Heuristic::new(g, targets, o, &mut budget) {
-        Ok(h) => nodes.iter().map(|&n| h.h(n)).collect(),
-        Err(_) => vec![0; nodes.len()],
-    }
+    with_scratch(g.node_count(), |scratch| {
+        let bound = Heuristic::new(g, targets, o, &mut budget, &mut scratch.b).and_then(|h| h.fill(g, targets, o, &mut budget, &mut scratch.a));
+        match bound {
+            Ok(beyond) => nodes.iter().map(|&n| scratch.a.get(n).unwrap_or(beyond)).collect(),
+            Err(_) => vec![0; nodes.len()],
+        }
+    })
 }
 
 /// The open list: entries by lowest f, then highest g (deeper first among equals), then
@@ -136,15 +198,15 @@ struct Entry {
 const ROOT: u32 = u32::MAX;
 
 pub fn multi_path_astar(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget) -> SearchResult {
-    let heuristic = match Heuristic::new(g, targets, o, budget) {
-        Ok(h) => h,
-        Err(reason) => return SearchResult { truncated: true, reason: Some(reason), ..Default::default() },
-    };
     with_scratch(g.node_count(), |scratch| {
-        heuristic.fill(&mut scratch.a);
+        let bound = Heuristic::new(g, targets, o, budget, &mut scratch.b).and_then(|h| h.fill(g, targets, o, budget, &mut scratch.a));
+        let beyond = match bound {
+            Ok(beyond) => beyond,
+            Err(reason) => return SearchResult { truncated: true, reason: Some(reason), ..Default::default() },
+        };
         let h = &scratch.a;
         let settled = if o.max_paths < SETTLE_LIMIT { Settled::Dense(&mut scratch.b) } else { Settled::Map(FxHashMap::default()) };
-        search(g, sources, targets, o, budget, |v| h.get(v).unwrap_or(0), settled)
+        search(g, sources, targets, o, budget, |v| h.get(v).unwrap_or(beyond), settled)
     })
 }
 

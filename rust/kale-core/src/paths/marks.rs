@@ -60,7 +60,7 @@ impl Marks {
         }
     }
 
-    fn reset(&mut self) {
+    pub fn reset(&mut self) {
         for &n in &self.touched {
             self.depth[n as usize] = UNSEEN;
         }

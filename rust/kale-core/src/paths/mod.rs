@@ -60,6 +60,9 @@ pub struct SearchOptions {
     pub anchors: usize,
     pub anchor_hops: u32,
     pub anchor_depth: u32,
+    /// A* only: the depth of the targets' own distances added to the paper's bound
+    /// (None: half of max_hops; 0: the paper's bound alone).
+    pub target_depth: Option<u32>,
     pub seed: u64,
 }
 
@@ -75,6 +78,7 @@ impl Default for SearchOptions {
             anchors: 4,
             anchor_hops: 2,
             anchor_depth: 3,
+            target_depth: None,
             seed: 0,
         }
     }
