@@ -21,9 +21,9 @@
 use rand::seq::IndexedRandom;
 use rand::SeedableRng;
 use rustc_hash::FxHashMap;
+use std::collections::hash_map;
 
 use super::marks::{with_scratch, Marks};
-use super::marks::Depths;
 use super::neighbours::{distances, each_neighbour, neighbours, Filter};
 use super::{Budget, Path, SearchOptions, SearchResult, MAX_HOPS_LIMIT};
 use crate::store::Graph;
@@ -122,7 +122,8 @@ fn anchor_distances(g: &Graph, a: u32, targets: &[u32], known: Option<u32>, dept
         for &u in &frontier {
             budget.spend()?;
             each_neighbour(g, u, &Filter::default(), false, |v| {
-                if dist.mark(v, d) {
+                if let hash_map::Entry::Vacant(e) = dist.entry(v) {
+                    e.insert(d);
                     next.push(v);
                 }
             });

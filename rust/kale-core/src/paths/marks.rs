@@ -68,33 +68,6 @@ impl Marks {
     }
 }
 
-/// Where a breadth-first search records node depths: dense marks, or a map where several must
-/// live at once (the A* anchors).
-pub(crate) trait Depths {
-    /// Records `node` at `depth` unless it has one; true when newly recorded.
-    fn mark(&mut self, node: u32, depth: u32) -> bool;
-}
-
-impl Depths for Marks {
-    #[inline]
-    fn mark(&mut self, node: u32, depth: u32) -> bool {
-        Marks::mark(self, node, depth)
-    }
-}
-
-impl Depths for FxHashMap<u32, u32> {
-    #[inline]
-    fn mark(&mut self, node: u32, depth: u32) -> bool {
-        match self.entry(node) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(depth);
-                true
-            }
-            std::collections::hash_map::Entry::Occupied(_) => false,
-        }
-    }
-}
-
 /// Buffers a search takes and gives back, so a search on a warm thread allocates only
 /// its result. Outsized ones are dropped rather than kept (and cleared on every reuse).
 #[derive(Default)]

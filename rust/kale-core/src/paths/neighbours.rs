@@ -1,7 +1,7 @@
 //! The neighbourhood a search sees: edges filtered by relation and direction, and
 //! the hub cap that keeps searches from expanding through nodes like "human".
 
-use super::marks::Depths;
+use super::marks::Marks;
 use super::Budget;
 use crate::store::{Dir, Graph};
 
@@ -113,23 +113,26 @@ fn lowest_relation(g: &Graph, from: u32, to: u32, f: &Filter) -> Option<u16> {
 
 /// Breadth-first distances from `roots` up to `depth` hops (budgeted) into `dist`.
 /// Hubs under the filter's cap get a distance but are not expanded, except the roots.
-pub(crate) fn distances(g: &Graph, roots: &[u32], depth: u32, f: &Filter, backward: bool, budget: &mut Budget, dist: &mut impl Depths) -> Result<(), String> {
-    let mut frontier: Vec<u32> = roots.iter().copied().filter(|&r| dist.mark(r, 0)).collect();
-    let mut next = Vec::new();
+/// The marks keep nodes in the order they were marked, so each level is a run of them:
+/// no frontier lists to fill.
+pub(crate) fn distances(g: &Graph, roots: &[u32], depth: u32, f: &Filter, backward: bool, budget: &mut Budget, dist: &mut Marks) -> Result<(), String> {
+    let mut start = dist.marked().len();
+    roots.iter().for_each(|&r| {
+        dist.mark(r, 0);
+    });
     for d in 1..=depth {
-        next.clear();
-        for &u in &frontier {
+        let end = dist.marked().len();
+        for i in start..end {
+            let u = dist.marked()[i];
             if d > 1 && f.is_hub(g, u) {
                 continue;
             }
             budget.spend()?;
             each_neighbour(g, u, f, backward, |v| {
-                if dist.mark(v, d) {
-                    next.push(v);
-                }
+                dist.mark(v, d);
             });
         }
-        std::mem::swap(&mut frontier, &mut next);
+        start = end;
     }
     Ok(())
 }
