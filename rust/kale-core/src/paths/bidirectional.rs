@@ -204,25 +204,31 @@ fn expand<'m>(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, bu
 #[allow(clippy::too_many_arguments)]
 fn join(g: &Graph, f: &Filter, fwd: &Side, bwd: &Side, meeting: &[u32], max_paths: usize, vecs: &mut VecPool, maps: &mut [FxHashMap<u32, (u32, u32)>; 2]) -> SearchResult {
     let limit = max_paths + 1; // one more than asked proves whether any were cut
-    let mut paths = Vec::new();
+    // Every shortest path has the same length, so each is one fixed-size row: sorting
+    // rows in place beats sorting vectors through their pointers, and only the paths
+    // kept become vectors.
+    let mut rows: Vec<[u32; LEVELS]> = Vec::new();
     let mut fwd_memo = Parents { range: take_cleared(&mut maps[0]), pool: vecs.take(), buf: vecs.take() };
     let mut bwd_memo = Parents { range: take_cleared(&mut maps[1]), pool: vecs.take(), buf: vecs.take() };
     let (mut heads, mut tails, mut chain) = (vecs.take(), vecs.take(), vecs.take());
+    let mut length = 0;
     for &m in meeting {
         heads.clear();
         tails.clear();
         fwd.chains(g, f, m, limit, &mut fwd_memo, &mut chain, &mut heads);
         bwd.chains(g, f, m, limit, &mut bwd_memo, &mut chain, &mut tails);
         let (head_len, tail_len) = (fwd.depth_of.get(m).unwrap_or(0) as usize + 1, bwd.depth_of.get(m).unwrap_or(0) as usize + 1);
+        length = head_len + tail_len - 1;
         for head in heads.chunks_exact(head_len) {
             for tail in tails.chunks_exact(tail_len) {
-                let mut nodes = Vec::with_capacity(head_len + tail_len - 1);
-                nodes.extend(head.iter().rev());
-                nodes.extend_from_slice(&tail[1..]);
-                paths.push(Path { nodes, relations: Vec::new(), forward: Vec::new() });
+                let mut row = [0; LEVELS];
+                for (slot, &n) in row.iter_mut().zip(head.iter().rev().chain(&tail[1..])) {
+                    *slot = n;
+                }
+                rows.push(row);
             }
         }
-        if paths.len() >= limit {
+        if rows.len() >= limit {
             break;
         }
     }
@@ -230,9 +236,9 @@ fn join(g: &Graph, f: &Filter, fwd: &Side, bwd: &Side, meeting: &[u32], max_path
         vecs.give(v);
     }
     *maps = [fwd_memo.range, bwd_memo.range];
-    paths.sort_unstable_by(|a, b| a.nodes.cmp(&b.nodes)); // distinct paths, not yet labelled
-    let truncated = paths.len() > max_paths;
-    paths.truncate(max_paths);
+    rows.sort_unstable(); // distinct paths, not yet labelled
+    let truncated = rows.len() > max_paths;
+    let paths = rows.iter().take(max_paths).map(|row| Path { nodes: row[..length].to_vec(), relations: Vec::new(), forward: Vec::new() }).collect();
     SearchResult {
         paths,
         truncated,

@@ -178,7 +178,7 @@ pub fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions) ->
     };
     // Paths of one answer share most of their hops: with many paths, each hop's label is
     // looked up once (a hub's edges take a binary search per relation run).
-    let mut seen = (result.paths.len() > 8).then(FxHashMap::default);
+    let mut seen = (result.paths.len() > 8).then(|| Labels::with_capacity_and_hasher(result.paths.len(), Default::default()));
     for p in &mut result.paths {
         label_hops(g, p, &o.filter, seen.as_mut());
     }
