@@ -201,13 +201,23 @@ def spread(qs, n):
 
 
 def timed(fn, qs, budget=None):
-    """Per-query seconds and answers; with `budget`, stop once that many seconds are spent."""
-    times, answers = [], []
+    """Per-query seconds and answers; with `budget`, stop once that many seconds are spent.
+    A query that takes under a millisecond is run up to three times and its best time
+    kept, for every implementation alike: at a few microseconds one preempted run on a
+    shared machine would otherwise decide the percentile."""
+    times, answers, spent = [], [], 0.0
     for s, t, _ in qs:
-        t0 = time.perf_counter()
-        answers.append(fn(s, t))
-        times.append(time.perf_counter() - t0)
-        if budget is not None and sum(times) > budget:
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            answer = fn(s, t)
+            took = time.perf_counter() - t0
+            best, spent = min(best, took), spent + took
+            if took > 1e-3:
+                break
+        times.append(best)
+        answers.append(answer)
+        if budget is not None and spent > budget:
             break
     return times, answers
 

@@ -103,10 +103,7 @@ def test_all_methods_against_brute_force(tmp_path_factory, triples, data, o):
     got = [p.nodes for p in r]
     assert len(set(got)) == len(got)
     assert r.truncated == (len(shortest) > o["max_paths"])
-    if r.truncated:
-        assert len(got) == o["max_paths"] and set(got) <= set(shortest)
-    else:
-        assert sorted(got) == shortest
+    assert got == shortest[: o["max_paths"]], "in node order; a cut keeps the first ones"
     for p in r:
         check_hops(g, edges, p, o["directed"], allow, deny)
     if not every:

@@ -12,11 +12,17 @@
 //! again when the paths are built. That is far less work than recording every
 //! (node, parent) pair while expanding, since only the few nodes on shortest paths
 //! are ever walked back.
+//!
+//! The paths are then read off the graph of shortest paths in node order: forward
+//! from the sources through each node's successors, ascending, to the meeting nodes,
+//! then through their parents on the backward side to the targets. So they come out
+//! sorted, a cut at max_paths keeps the first ones in that order, and each hop's
+//! label is looked up once per edge of that graph, not once per path.
 
 use rustc_hash::FxHashMap;
 
 use super::marks::{take_cleared, with_scratch, Marks, Scratch, VecPool};
-use super::neighbours::{adjacent, each_neighbour, Filter};
+use super::neighbours::{adjacent, each_neighbour, edge_between, Filter};
 use super::{Budget, Path, SearchOptions, SearchResult, MAX_HOPS_LIMIT};
 use crate::store::Graph;
 
@@ -87,48 +93,32 @@ impl<'m> Side<'m> {
         out.sort_unstable();
         out.dedup();
     }
-
-    /// Every chain from `node` back to a root (node first), up to `limit` chains, in
-    /// ascending order of the nodes after `node`, depth first on one `chain` buffer.
-    /// Chains from one node to the roots all have the same length, so `out` holds them
-    /// end to end, without an allocation per chain.
-    #[allow(clippy::too_many_arguments)] // a recursion's state, passed down as is
-    fn chains(&self, g: &Graph, f: &Filter, node: u32, limit: usize, memo: &mut Parents, chain: &mut Vec<u32>, out: &mut Vec<u32>) {
-        chain.push(node);
-        let depth = self.depth_of.get(node).unwrap_or(0) as usize;
-        if depth == 0 {
-            out.extend_from_slice(chain);
-        } else {
-            let whole = chain.len() + depth; // the length of every finished chain
-            let (start, end) = memo.of(node, |buf| self.parents(g, f, node, buf));
-            for i in start..end {
-                if out.len() >= limit * whole {
-                    break;
-                }
-                let p = memo.pool[i as usize];
-                self.chains(g, f, p, limit, memo, chain, out);
-            }
-        }
-        chain.pop();
-    }
 }
 
-/// Each node's parents, found once: chains through a hub would otherwise scan its
-/// edges once per chain. One pool holds every list.
+/// Each node's parents on one side, found once (chains through a hub would otherwise
+/// scan its edges once per chain), each with the label of the hop between them in path
+/// order. One pool holds every list.
 struct Parents {
     range: FxHashMap<u32, (u32, u32)>,
     pool: Vec<u32>,
+    labels: Vec<(u16, bool)>,
     buf: Vec<u32>,
 }
 
 impl Parents {
-    fn of(&mut self, node: u32, find: impl FnOnce(&mut Vec<u32>)) -> (u32, u32) {
+    fn of(&mut self, side: &Side, g: &Graph, f: &Filter, node: u32) -> (u32, u32) {
         if let Some(&r) = self.range.get(&node) {
             return r;
         }
-        find(&mut self.buf);
-        let r = (self.pool.len() as u32, (self.pool.len() + self.buf.len()) as u32);
+        side.parents(g, f, node, &mut self.buf);
+        let start = self.pool.len() as u32;
+        for &p in &self.buf {
+            // Forward, a parent comes before the node on the path; backward, after it.
+            let (a, b) = if side.backward { (node, p) } else { (p, node) };
+            self.labels.push(edge_between(g, a, b, f).unwrap_or((u16::MAX, true)));
+        }
         self.pool.extend_from_slice(&self.buf);
+        let r = (start, self.pool.len() as u32);
         self.range.insert(node, r);
         r
     }
@@ -203,46 +193,102 @@ fn expand<'m>(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, bu
 
 #[allow(clippy::too_many_arguments)]
 fn join(g: &Graph, f: &Filter, fwd: &Side, bwd: &Side, meeting: &[u32], max_paths: usize, vecs: &mut VecPool, maps: &mut [FxHashMap<u32, (u32, u32)>; 2]) -> SearchResult {
-    let limit = max_paths + 1; // one more than asked proves whether any were cut
-    // Every shortest path has the same length, so each is one fixed-size row: sorting
-    // rows in place beats sorting vectors through their pointers, and only the paths
-    // kept become vectors.
-    let mut rows: Vec<[u32; LEVELS]> = Vec::new();
-    let mut fwd_memo = Parents { range: take_cleared(&mut maps[0]), pool: vecs.take(), buf: vecs.take() };
-    let mut bwd_memo = Parents { range: take_cleared(&mut maps[1]), pool: vecs.take(), buf: vecs.take() };
-    let (mut heads, mut tails, mut chain) = (vecs.take(), vecs.take(), vecs.take());
-    let mut length = 0;
-    for &m in meeting {
-        heads.clear();
-        tails.clear();
-        fwd.chains(g, f, m, limit, &mut fwd_memo, &mut chain, &mut heads);
-        bwd.chains(g, f, m, limit, &mut bwd_memo, &mut chain, &mut tails);
-        let (head_len, tail_len) = (fwd.depth_of.get(m).unwrap_or(0) as usize + 1, bwd.depth_of.get(m).unwrap_or(0) as usize + 1);
-        length = head_len + tail_len - 1;
-        for head in heads.chunks_exact(head_len) {
-            for tail in tails.chunks_exact(tail_len) {
-                let mut row = [0; LEVELS];
-                for (slot, &n) in row.iter_mut().zip(head.iter().rev().chain(&tail[1..])) {
-                    *slot = n;
-                }
-                rows.push(row);
-            }
+    let mut ahead = Parents { range: take_cleared(&mut maps[0]), pool: vecs.take(), labels: Vec::new(), buf: vecs.take() };
+    let mut behind = Parents { range: take_cleared(&mut maps[1]), pool: vecs.take(), labels: Vec::new(), buf: vecs.take() };
+    // The forward half of the graph of shortest paths, as (node, successor, label index)
+    // sorted: found from the meeting nodes back to the sources.
+    let mut successors: Vec<(u32, u32, u32)> = Vec::new();
+    let mut stack = vecs.take();
+    stack.extend_from_slice(meeting);
+    while let Some(n) = stack.pop() {
+        if ahead.range.contains_key(&n) {
+            continue;
         }
-        if rows.len() >= limit {
-            break;
+        let (start, end) = ahead.of(fwd, g, f, n);
+        for i in start..end {
+            let p = ahead.pool[i as usize];
+            successors.push((p, n, i));
+            stack.push(p);
         }
     }
-    for v in [heads, tails, chain, fwd_memo.pool, fwd_memo.buf, bwd_memo.pool, bwd_memo.buf] {
+    successors.sort_unstable();
+    let mut walk = Walk { g, f, bwd, meeting, successors: &successors, ahead: &ahead.labels, behind: &mut behind, nodes: vecs.take(), hops: Vec::new(), paths: Vec::new(), limit: max_paths + 1 };
+    for &s in fwd.level(0) {
+        walk.nodes.push(s);
+        walk.step(s);
+        walk.nodes.pop();
+    }
+    let (mut paths, nodes) = (walk.paths, walk.nodes);
+    for v in [nodes, stack, ahead.pool, ahead.buf, behind.pool, behind.buf] {
         vecs.give(v);
     }
-    *maps = [fwd_memo.range, bwd_memo.range];
-    rows.sort_unstable(); // distinct paths, not yet labelled
-    let truncated = rows.len() > max_paths;
-    let paths = rows.iter().take(max_paths).map(|row| Path { nodes: row[..length].to_vec(), relations: Vec::new(), forward: Vec::new() }).collect();
+    *maps = [ahead.range, behind.range];
+    let truncated = paths.len() > max_paths;
+    paths.truncate(max_paths);
     SearchResult {
         paths,
         truncated,
         reason: truncated.then(|| format!("more shortest paths than max_paths={max_paths}")),
         ..Default::default()
+    }
+}
+
+/// Reads the paths off the graph of shortest paths, depth first in ascending node order.
+struct Walk<'a> {
+    g: &'a Graph,
+    f: &'a Filter,
+    bwd: &'a Side<'a>,
+    meeting: &'a [u32],
+    successors: &'a [(u32, u32, u32)],
+    ahead: &'a [(u16, bool)],
+    behind: &'a mut Parents,
+    nodes: Vec<u32>,
+    hops: Vec<(u16, bool)>,
+    paths: Vec<Path>,
+    limit: usize,
+}
+
+impl Walk<'_> {
+    /// Extends the path on the stack, which ends at `u` on the forward side.
+    fn step(&mut self, u: u32) {
+        if self.meeting.binary_search(&u).is_ok() {
+            return self.behind_from(u);
+        }
+        let mut i = self.successors.partition_point(|e| e.0 < u);
+        while let Some(&(from, v, label)) = self.successors.get(i) {
+            if from != u || self.paths.len() >= self.limit {
+                return;
+            }
+            self.nodes.push(v);
+            self.hops.push(self.ahead[label as usize]);
+            self.step(v);
+            self.nodes.pop();
+            self.hops.pop();
+            i += 1;
+        }
+    }
+
+    /// Extends the path, past its meeting node and at `u`, to the targets.
+    fn behind_from(&mut self, u: u32) {
+        if self.paths.len() >= self.limit {
+            return;
+        }
+        if self.bwd.depth_of.get(u) == Some(0) {
+            let (mut relations, mut forward) = (Vec::with_capacity(self.hops.len()), Vec::with_capacity(self.hops.len()));
+            for &(r, f) in &self.hops {
+                relations.push(r);
+                forward.push(f);
+            }
+            self.paths.push(Path { nodes: self.nodes.clone(), relations, forward });
+            return;
+        }
+        let (start, end) = self.behind.of(self.bwd, self.g, self.f, u);
+        for i in start as usize..end as usize {
+            self.nodes.push(self.behind.pool[i]);
+            self.hops.push(self.behind.labels[i]);
+            self.behind_from(self.behind.pool[i]);
+            self.nodes.pop();
+            self.hops.pop();
+        }
     }
 }
