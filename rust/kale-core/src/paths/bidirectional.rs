@@ -39,6 +39,9 @@ struct Side<'m> {
     /// is chosen (not for the level where the searches meet), and only once.
     costs: [u64; LEVELS],
     frontier_cost: Option<u64>,
+    /// (meeting node, parent) for each edge by which this side reached a meeting node:
+    /// the parents of the meeting nodes on the side that met, recorded as they are seen.
+    met: Vec<(u32, u32)>,
     depth: u32,
     backward: bool,
 }
@@ -51,7 +54,7 @@ impl<'m> Side<'m> {
         nodes.extend_from_slice(roots);
         let mut bounds = [0; LEVELS + 1];
         bounds[1] = roots.len();
-        Side { depth_of, nodes, bounds, costs: [0; LEVELS], frontier_cost: None, depth: 0, backward }
+        Side { depth_of, nodes, bounds, costs: [0; LEVELS], frontier_cost: None, met: Vec::new(), depth: 0, backward }
     }
 
     fn level(&self, k: u32) -> &[u32] {
@@ -106,21 +109,37 @@ struct Parents {
 }
 
 impl Parents {
+    /// Records `parents` (ascending) as `node`'s.
+    fn put(&mut self, side: &Side, g: &Graph, f: &Filter, node: u32, parents: impl Iterator<Item = u32>) {
+        let start = self.pool.len() as u32;
+        for p in parents {
+            // Forward, a parent comes before the node on the path; backward, after it.
+            let (a, b) = if side.backward { (node, p) } else { (p, node) };
+            self.labels.push(edge_between(g, a, b, f).unwrap_or((u16::MAX, true)));
+            self.pool.push(p);
+        }
+        self.range.insert(node, (start, self.pool.len() as u32));
+    }
+
+    /// Adds (parent, node, label index) for each of `node`'s parents to `successors`,
+    /// and the parents to `stack`.
+    fn link(&mut self, side: &Side, g: &Graph, f: &Filter, node: u32, successors: &mut Vec<(u32, u32, u32)>, stack: &mut Vec<u32>) {
+        let (start, end) = self.of(side, g, f, node);
+        for i in start..end {
+            successors.push((self.pool[i as usize], node, i));
+            stack.push(self.pool[i as usize]);
+        }
+    }
+
     fn of(&mut self, side: &Side, g: &Graph, f: &Filter, node: u32) -> (u32, u32) {
         if let Some(&r) = self.range.get(&node) {
             return r;
         }
-        side.parents(g, f, node, &mut self.buf);
-        let start = self.pool.len() as u32;
-        for &p in &self.buf {
-            // Forward, a parent comes before the node on the path; backward, after it.
-            let (a, b) = if side.backward { (node, p) } else { (p, node) };
-            self.labels.push(edge_between(g, a, b, f).unwrap_or((u16::MAX, true)));
-        }
-        self.pool.extend_from_slice(&self.buf);
-        let r = (start, self.pool.len() as u32);
-        self.range.insert(node, r);
-        r
+        let mut buf = std::mem::take(&mut self.buf);
+        side.parents(g, f, node, &mut buf);
+        self.put(side, g, f, node, buf.iter().copied());
+        self.buf = buf;
+        self.range[&node]
     }
 }
 
@@ -134,7 +153,7 @@ fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget
     let mut bwd = Side::new(targets, true, b, vecs.take());
     let mut meeting = vecs.take();
     let result = expand(g, sources, targets, o, budget, &mut fwd, &mut bwd, &mut meeting);
-    let result = result.unwrap_or_else(|| join(g, &o.filter, &fwd, &bwd, &meeting, o.max_paths, vecs, maps));
+    let result = result.unwrap_or_else(|| join(g, &o.filter, &mut fwd, &mut bwd, &meeting, o.max_paths, vecs, maps));
     for v in [fwd.nodes, bwd.nodes, meeting] {
         vecs.give(v);
     }
@@ -166,9 +185,13 @@ fn expand<'m>(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, bu
             if let Err(reason) = budget.spend() {
                 return Some(SearchResult { truncated: true, reason: Some(reason), ..Default::default() });
             }
-            let (depth_of, nodes) = (&mut *this.depth_of, &mut this.nodes);
+            let (depth_of, nodes, met) = (&mut *this.depth_of, &mut this.nodes, &mut this.met);
             each_neighbour(g, u, &o.filter, this.backward, |v| {
                 let meets = other.depth_of.contains(v);
+                if meets && depth_of.get(v) == Some(depth) {
+                    met.push((v, u)); // a meeting node of this level, reached again
+                    return;
+                }
                 if (last && !meets) || depth_of.contains(v) || (o.filter.is_hub(g, v) && !endpoint(v)) {
                     return;
                 }
@@ -176,6 +199,7 @@ fn expand<'m>(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, bu
                 nodes.push(v);
                 if meets {
                     meeting.push(v);
+                    met.push((v, u));
                 }
             });
         }
@@ -192,23 +216,29 @@ fn expand<'m>(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, bu
 }
 
 #[allow(clippy::too_many_arguments)]
-fn join(g: &Graph, f: &Filter, fwd: &Side, bwd: &Side, meeting: &[u32], max_paths: usize, vecs: &mut VecPool, maps: &mut [FxHashMap<u32, (u32, u32)>; 2]) -> SearchResult {
+fn join<'m>(g: &Graph, f: &Filter, fwd: &mut Side<'m>, bwd: &mut Side<'m>, meeting: &[u32], max_paths: usize, vecs: &mut VecPool, maps: &mut [FxHashMap<u32, (u32, u32)>; 2]) -> SearchResult {
     let mut ahead = Parents { range: take_cleared(&mut maps[0]), pool: vecs.take(), labels: Vec::new(), buf: vecs.take() };
     let mut behind = Parents { range: take_cleared(&mut maps[1]), pool: vecs.take(), labels: Vec::new(), buf: vecs.take() };
+    for (side, memo) in [(&mut *fwd, &mut ahead), (&mut *bwd, &mut behind)] {
+        side.met.sort_unstable();
+        side.met.dedup();
+        for run in side.met.chunk_by(|a, b| a.0 == b.0) {
+            memo.put(side, g, f, run[0].0, run.iter().map(|&(_, p)| p));
+        }
+    }
+    let (fwd, bwd) = (&*fwd, &*bwd);
     // The forward half of the graph of shortest paths, as (node, successor, label index)
     // sorted: found from the meeting nodes back to the sources.
     let mut successors: Vec<(u32, u32, u32)> = Vec::new();
     let mut stack = vecs.take();
-    stack.extend_from_slice(meeting);
+    // The meeting nodes' parents may be known already (from the expansion), so the map
+    // of known parents tells which other nodes were explored.
+    for &m in meeting {
+        ahead.link(fwd, g, f, m, &mut successors, &mut stack);
+    }
     while let Some(n) = stack.pop() {
-        if ahead.range.contains_key(&n) {
-            continue;
-        }
-        let (start, end) = ahead.of(fwd, g, f, n);
-        for i in start..end {
-            let p = ahead.pool[i as usize];
-            successors.push((p, n, i));
-            stack.push(p);
+        if !ahead.range.contains_key(&n) {
+            ahead.link(fwd, g, f, n, &mut successors, &mut stack);
         }
     }
     successors.sort_unstable();
