@@ -28,6 +28,11 @@ use crate::store::Graph;
 
 const LEVELS: usize = MAX_HOPS_LIMIT as usize + 1;
 
+/// Two node ids as one u64, ordered by `a` then `b`.
+fn pair(a: u32, b: u32) -> u64 {
+    (a as u64) << 32 | b as u64
+}
+
 struct Side<'m> {
     depth_of: &'m mut Marks,
     /// Every node the side reached, level after level (level 0: the roots); level k is
@@ -41,7 +46,8 @@ struct Side<'m> {
     frontier_cost: Option<u64>,
     /// (meeting node, parent) for each edge by which this side reached a meeting node:
     /// the parents of the meeting nodes on the side that met, recorded as they are seen.
-    met: Vec<(u32, u32)>,
+    /// Pairs are kept as one u64 (node in the high half) for a cheap sort.
+    met: Vec<u64>,
     depth: u32,
     backward: bool,
 }
@@ -121,12 +127,12 @@ impl Parents {
         self.range.insert(node, (start, self.pool.len() as u32));
     }
 
-    /// Adds (parent, node, label index) for each of `node`'s parents to `successors`,
+    /// Adds ((parent, node), label index) for each of `node`'s parents to `successors`,
     /// and the parents to `stack`.
-    fn link(&mut self, side: &Side, g: &Graph, f: &Filter, node: u32, successors: &mut Vec<(u32, u32, u32)>, stack: &mut Vec<u32>) {
+    fn link(&mut self, side: &Side, g: &Graph, f: &Filter, node: u32, successors: &mut Vec<(u64, u32)>, stack: &mut Vec<u32>) {
         let (start, end) = self.of(side, g, f, node);
         for i in start..end {
-            successors.push((self.pool[i as usize], node, i));
+            successors.push((pair(self.pool[i as usize], node), i));
             stack.push(self.pool[i as usize]);
         }
     }
@@ -189,7 +195,7 @@ fn expand<'m>(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, bu
             each_neighbour(g, u, &o.filter, this.backward, |v| {
                 let meets = other.depth_of.contains(v);
                 if meets && depth_of.get(v) == Some(depth) {
-                    met.push((v, u)); // a meeting node of this level, reached again
+                    met.push(pair(v, u)); // a meeting node of this level, reached again
                     return;
                 }
                 if (last && !meets) || depth_of.contains(v) || (o.filter.is_hub(g, v) && !endpoint(v)) {
@@ -199,7 +205,7 @@ fn expand<'m>(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, bu
                 nodes.push(v);
                 if meets {
                     meeting.push(v);
-                    met.push((v, u));
+                    met.push(pair(v, u));
                 }
             });
         }
@@ -222,14 +228,14 @@ fn join<'m>(g: &Graph, f: &Filter, fwd: &mut Side<'m>, bwd: &mut Side<'m>, meeti
     for (side, memo) in [(&mut *fwd, &mut ahead), (&mut *bwd, &mut behind)] {
         side.met.sort_unstable();
         side.met.dedup();
-        for run in side.met.chunk_by(|a, b| a.0 == b.0) {
-            memo.put(side, g, f, run[0].0, run.iter().map(|&(_, p)| p));
+        for run in side.met.chunk_by(|a, b| a >> 32 == b >> 32) {
+            memo.put(side, g, f, (run[0] >> 32) as u32, run.iter().map(|&e| e as u32));
         }
     }
     let (fwd, bwd) = (&*fwd, &*bwd);
     // The forward half of the graph of shortest paths, as (node, successor, label index)
     // sorted: found from the meeting nodes back to the sources.
-    let mut successors: Vec<(u32, u32, u32)> = Vec::new();
+    let mut successors: Vec<(u64, u32)> = Vec::new();
     let mut stack = vecs.take();
     // The meeting nodes' parents may be known already (from the expansion), so the map
     // of known parents tells which other nodes were explored.
@@ -241,7 +247,7 @@ fn join<'m>(g: &Graph, f: &Filter, fwd: &mut Side<'m>, bwd: &mut Side<'m>, meeti
             ahead.link(fwd, g, f, n, &mut successors, &mut stack);
         }
     }
-    successors.sort_unstable();
+    successors.sort_unstable_by_key(|e| e.0);
     let mut walk = Walk { g, f, bwd, meeting, successors: &successors, ahead: &ahead.labels, behind: &mut behind, nodes: vecs.take(), hops: Vec::new(), paths: Vec::new(), limit: max_paths + 1 };
     for &s in fwd.level(0) {
         walk.nodes.push(s);
@@ -269,7 +275,7 @@ struct Walk<'a> {
     f: &'a Filter,
     bwd: &'a Side<'a>,
     meeting: &'a [u32],
-    successors: &'a [(u32, u32, u32)],
+    successors: &'a [(u64, u32)],
     ahead: &'a [(u16, bool)],
     behind: &'a mut Parents,
     nodes: Vec<u32>,
@@ -284,8 +290,9 @@ impl Walk<'_> {
         if self.meeting.binary_search(&u).is_ok() {
             return self.behind_from(u);
         }
-        let mut i = self.successors.partition_point(|e| e.0 < u);
-        while let Some(&(from, v, label)) = self.successors.get(i) {
+        let mut i = self.successors.partition_point(|e| e.0 >> 32 < u as u64);
+        while let Some(&(key, label)) = self.successors.get(i) {
+            let (from, v) = ((key >> 32) as u32, key as u32);
             if from != u || self.paths.len() >= self.limit {
                 return;
             }
