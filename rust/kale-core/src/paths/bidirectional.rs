@@ -11,7 +11,8 @@
 //! node's parents are its neighbours one level closer that the side expanded, found
 //! again when the paths are built. That is far less work than recording every
 //! (node, parent) pair while expanding, since only the few nodes on shortest paths
-//! are ever walked back.
+//! are ever walked back. The exception is the level where the searches meet: the
+//! edges into meeting nodes are seen there anyway, so those parents are recorded.
 //!
 //! The paths are then read off the graph of shortest paths in node order: forward
 //! from the sources through each node's successors, ascending, to the meeting nodes,
@@ -104,9 +105,8 @@ impl<'m> Side<'m> {
     }
 }
 
-/// Each node's parents on one side, found once (chains through a hub would otherwise
-/// scan its edges once per chain), each with the label of the hop between them in path
-/// order. One pool holds every list.
+/// Each node's parents on one side, found once, each with the label of the hop between
+/// them in path order. One pool holds every list.
 struct Parents {
     range: FxHashMap<u32, (u32, u32)>,
     pool: Vec<u32>,
