@@ -12,6 +12,7 @@ and kale's batched search on 2 threads. Ratios are how many times faster kale is
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import tempfile
 import time
@@ -204,7 +205,18 @@ def timed(fn, qs, budget=None):
     """Per-query seconds and answers; with `budget`, stop once that many seconds are spent.
     A query that takes under a millisecond is run up to three times and its best time
     kept, for every implementation alike: at a few microseconds one preempted run on a
-    shared machine would otherwise decide the percentile."""
+    shared machine would otherwise decide the percentile. As timeit does, the garbage
+    collector is off while timing: a collection set off by one implementation's objects
+    walks every object alive (the libraries' graphs too) inside another's call."""
+    gc.collect()
+    gc.disable()
+    try:
+        return _timed(fn, qs, budget)
+    finally:
+        gc.enable()
+
+
+def _timed(fn, qs, budget):
     times, answers, spent = [], [], 0.0
     for s, t, _ in qs:
         best = float("inf")
@@ -303,10 +315,14 @@ def bench_graph(name, g, args):
             note += f" (stopped after {len(rt)} queries: {args.ref_budget:.0f} s budget; kale on those)"
         print(row("pure-Python reference", rt, stats(kt[:len(rt)])) + f"   same answers: {agree}/{len(ra)}{note}")
         batch_s = []
+        pairs = [(s, t) for s, t, _ in qs]
+        gc.collect()
+        gc.disable()
         for _ in range(3):  # the first call starts the pool's threads; a program makes many calls
             t0 = time.perf_counter()
-            g.paths_batch([(s, t) for s, t, _ in qs], threads=2, options=opts)
+            g.paths_batch(pairs, threads=2, options=opts)
             batch_s.append(time.perf_counter() - t0)
+        gc.enable()
         batch_qps, first_qps = len(qs) / min(batch_s), len(qs) / batch_s[0]
         print(f"  {'kale paths_batch 2 thr':<24} {batch_qps:,.0f} q/s = {batch_qps / stats(rt)[2]:,.0f}x the reference's sequential throughput"
               f" (best of 3 calls; the first, starting the threads: {first_qps:,.0f} q/s)")
