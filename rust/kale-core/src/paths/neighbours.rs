@@ -117,9 +117,9 @@ fn lowest_relation(g: &Graph, from: u32, to: u32, f: &Filter) -> Option<u16> {
 /// no frontier lists to fill.
 pub(crate) fn distances(g: &Graph, roots: &[u32], depth: u32, f: &Filter, backward: bool, budget: &mut Budget, dist: &mut Marks) -> Result<(), String> {
     let mut start = dist.marked().len();
-    roots.iter().for_each(|&r| {
+    for &r in roots {
         dist.mark(r, 0);
-    });
+    }
     for d in 1..=depth {
         let end = dist.marked().len();
         for i in start..end {
