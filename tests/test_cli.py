@@ -58,3 +58,21 @@ def test_generate_then_build(tmp_path):
 def test_console_script_runs():
     r = subprocess.run([sys.executable, "-m", "kale", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "kg" in r.stdout
+
+
+def test_paths_astar_with_and_without_the_targets_bound(wordnet_graph, tmp_path):
+    """`kale paths --method astar`: the default bound and the paper's alone (--target-depth 0)
+    find paths of the same lengths, the default with fewer expansions."""
+    graph = wordnet_graph.path
+    lines = {}
+    for depth in (None, 0):
+        extra = [] if depth is None else ["--target-depth", depth]
+        r = CliRunner().invoke(main, [str(a) for a in ("paths", graph, "dog.n.01", "cat.n.01", "--method", "astar", "--max-hops", 4, *extra)])
+        assert r.exit_code == 0, r.output
+        paths = [line for line in r.stdout.splitlines() if "–" in line]
+        assert paths and all(line.split()[0].isdigit() for line in paths)
+        lines[depth] = ([int(line.split()[0]) for line in paths], int(r.stderr.split("path(s), ")[1].split()[0].replace(",", "")))
+    assert lines[None][0] == lines[0][0]
+    assert lines[None][1] < lines[0][1]
+    r = CliRunner().invoke(main, ["paths", str(graph), "dog.n.01", "cat.n.01", "--method", "astar", "--target-depth", "-1"])
+    assert r.exit_code == 2 and "--target-depth" in r.output

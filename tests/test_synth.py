@@ -59,6 +59,16 @@ def test_template_writer_end_to_end_and_rerun_skips(wordnet_graph, linker, csqa5
     assert len(read_all(out)) == 50
 
 
+def test_paths_settings_reach_the_search(wordnet_graph, linker, csqa50):
+    """The A* bound setting is passed through, and the paper's bound alone (target_depth=0)
+    finds paths of the same lengths for the same questions."""
+    from kale.synth.knowledge import gather
+
+    by_depth = {d: gather(wordnet_graph, linker, csqa50, PathSettings(max_hops=3, target_depth=d)) for d in (None, 0)}
+    lengths = {d: [sorted(p.hops for p in k.paths) for k in ks] for d, ks in by_depth.items()}
+    assert lengths[None] == lengths[0] and sum(map(len, lengths[0])) > 10
+
+
 def test_checks_keep_reasons():
     assert check_rationale("", 0, 5) == ["empty"]
     assert check_rationale("The answer is (B) because dogs bark at night.", 1, 5) == ["leaks the answer letter B"]

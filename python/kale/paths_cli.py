@@ -30,8 +30,9 @@ def split(entity: str) -> list[str]:
 @click.option("--exclude-relation", "exclude", multiple=True, help="Never these relations (repeatable).")
 @click.option("--hub-cap", type=int, default=None, help="Do not pass through nodes of higher degree.")
 @click.option("--seed", default=0, show_default=True, help="Anchor sampling seed (astar).")
+@click.option("--target-depth", type=click.IntRange(min=0), default=None, help="astar: hops of the targets' own distances added to the paper's bound (default: half of --max-hops; 0: the paper's bound alone).")
 @friendly_errors
-def paths_command(graph_path, source, target, method, max_hops, max_paths, max_expansions, timeout, directed, relations, exclude, hub_cap, seed):
+def paths_command(graph_path, source, target, method, max_hops, max_paths, max_expansions, timeout, directed, relations, exclude, hub_cap, seed, target_depth):
     """Paths from SOURCE to TARGET (ids, labels or aliases; 'a|b' for a set)."""
     graph = Graph.open(graph_path)
     result = graph.paths(
@@ -47,6 +48,7 @@ def paths_command(graph_path, source, target, method, max_hops, max_paths, max_e
         exclude_relations=list(exclude) or None,
         hub_cap=hub_cap,
         seed=seed,
+        target_depth=target_depth,
     )
     for path in result:
         click.echo(f"{path.hops}  {graph.verbalise(path)}")

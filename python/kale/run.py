@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "graph": {"wordnet": "/usr/share/wordnet", "path": None},
     "data": "csqa",
     "model": "smollm2-135m-instruct",
-    "synth": {"split": "train", "limit": 160, "writer": "transformers", "method": "astar", "max_hops": 3, "max_paths": 5, "batch_size": 16,
+    "synth": {"split": "train", "limit": 160, "writer": "transformers", "method": "astar", "max_hops": 3, "max_paths": 5, "target_depth": None, "batch_size": 16,
               "engine": "local", "ray_address": None, "judge": None},
     "arms": ["ka"],
     "train": {"max_steps": 40, "micro_batch_size": 4, "learning_rate": 1e-5, "lr_schedule": "constant"},
@@ -135,7 +135,7 @@ def run_command(config: Path | None, overrides: tuple[str, ...], dry_run: bool) 
         # The known&incorrect probe needs KG facts for the evaluated questions: linking
         # and paths as in synthesis, with the template writer (seconds, no model).
         facts = out / "facts"
-        keep = {k: synth[k] for k in ("method", "max_hops", "max_paths") if k in synth}
+        keep = {k: synth[k] for k in ("method", "max_hops", "max_paths", "target_depth") if k in synth}
         plan.append(("facts", ["synth", "--graph", str(graph), "--data", cfg["data"], "--out", str(facts), "--writer", "template",
                                *(["--split", split] if split else []), *options({"limit": cfg["eval"]["limit"], **keep})], out / "facts.done"))
         evaluation += ["--facts", str(facts)]

@@ -30,6 +30,7 @@ from kale.cli_errors import friendly_errors
 @click.option("--max-hops", default=3, show_default=True)
 @click.option("--max-paths", default=5, show_default=True)
 @click.option("--hub-cap", default=10_000, show_default=True, help="Do not pass through nodes of higher degree (0: no cap).")
+@click.option("--target-depth", type=click.IntRange(min=0), default=None, help="astar: hops of the targets' own distances added to the paper's bound (default: half of --max-hops; 0: the paper's bound alone).")
 @click.option("--shard", default=None, help="i/n: this machine's share of the questions.")
 @click.option("--batch-size", default=32, show_default=True, help="Questions per Parquet part.")
 @click.option("--seed", default=0, show_default=True)
@@ -38,7 +39,7 @@ from kale.cli_errors import friendly_errors
 @click.option("--ray-address", default=None, help="ray: a cluster to join ('auto' or host:port); default: start a local Ray instance.")
 @friendly_errors
 def synth_command(graph_path, data, split, limit, out, writer, model, endpoint, api_key_env, api_key_file, concurrency, rate_limit, request_timeout,
-                  retries, prompt_path, no_paths, method, max_hops, max_paths, hub_cap, shard, batch_size, seed, judge, engine, ray_address):
+                  retries, prompt_path, no_paths, method, max_hops, max_paths, hub_cap, target_depth, shard, batch_size, seed, judge, engine, ray_address):
     """Write a rationale for every question of DATA, grounded in GRAPH's paths."""
     from kale.data.registry import load_benchmark
     from kale.eval.models import resolve_model
@@ -62,7 +63,7 @@ def synth_command(graph_path, data, split, limit, out, writer, model, endpoint, 
         writer=WriterSpec(writer, absolute(model), endpoint, read_api_key(api_key_env, api_key_file) if writer == "openai" else None,
                           concurrency, request_timeout, retries, rate_limit),
         prompt=load_prompt(prompt_path, with_paths=not no_paths),
-        settings=PathSettings(method=method, max_hops=max_hops, max_paths=max_paths, hub_cap=hub_cap or None, seed=seed),
+        settings=PathSettings(method=method, max_hops=max_hops, max_paths=max_paths, hub_cap=hub_cap or None, target_depth=target_depth, seed=seed),
         with_paths=not no_paths,
         judge=absolute(judge),
     )

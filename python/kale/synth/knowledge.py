@@ -18,6 +18,7 @@ class PathSettings:
     max_hops: int = 3
     max_paths: int = 5
     hub_cap: int | None = 10_000
+    target_depth: int | None = None  # astar: None = half of max_hops; 0 = the paper's bound alone
     timeout: float = 2.0
     entities_per_side: int = 4
     seed: int = 0
@@ -55,6 +56,7 @@ def gather(graph, linker, questions: list[Question], settings: PathSettings, thr
             hub_cap=settings.hub_cap,
             timeout=settings.timeout,
             seed=settings.seed,
+            target_depth=settings.target_depth,
         )
         for i, result in zip(searchable, results):
             out[i].paths = list(result.paths)
