@@ -17,6 +17,7 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from itertools import islice, takewhile, zip_longest
 from pathlib import Path
 
@@ -208,10 +209,16 @@ def timed(fn, qs, budget=None):
     shared machine would otherwise decide the percentile. As timeit does, the garbage
     collector is off while timing: a collection set off by one implementation's objects
     walks every object alive (the libraries' graphs too) inside another's call."""
+    with collector_off():
+        return _timed(fn, qs, budget)
+
+
+@contextmanager
+def collector_off():
     gc.collect()
     gc.disable()
     try:
-        return _timed(fn, qs, budget)
+        yield
     finally:
         gc.enable()
 
@@ -316,13 +323,11 @@ def bench_graph(name, g, args):
         print(row("pure-Python reference", rt, stats(kt[:len(rt)])) + f"   same answers: {agree}/{len(ra)}{note}")
         batch_s = []
         pairs = [(s, t) for s, t, _ in qs]
-        gc.collect()
-        gc.disable()
-        for _ in range(3):  # the first call starts the pool's threads; a program makes many calls
-            t0 = time.perf_counter()
-            g.paths_batch(pairs, threads=2, options=opts)
-            batch_s.append(time.perf_counter() - t0)
-        gc.enable()
+        with collector_off():
+            for _ in range(3):  # the first call starts the pool's threads; a program makes many calls
+                t0 = time.perf_counter()
+                g.paths_batch(pairs, threads=2, options=opts)
+                batch_s.append(time.perf_counter() - t0)
         batch_qps, first_qps = len(qs) / min(batch_s), len(qs) / batch_s[0]
         print(f"  {'kale paths_batch 2 thr':<24} {batch_qps:,.0f} q/s = {batch_qps / stats(rt)[2]:,.0f}x the reference's sequential throughput"
               f" (best of 3 calls; the first, starting the threads: {first_qps:,.0f} q/s)")

@@ -23,7 +23,7 @@ use rand::SeedableRng;
 use rustc_hash::FxHashMap;
 use std::collections::hash_map;
 
-use super::marks::{with_scratch, Marks};
+use super::marks::{with_scratch, Marks, Scratch};
 use super::neighbours::{distances, each_neighbour, neighbours, Filter};
 use super::{Budget, Path, SearchOptions, SearchResult, MAX_HOPS_LIMIT};
 use crate::store::Graph;
@@ -138,12 +138,17 @@ fn anchor_distances(g: &Graph, a: u32, targets: &[u32], known: Option<u32>, dept
     Ok((dist, to_targets))
 }
 
+/// Writes the whole bound into `scratch.a` (see `Heuristic::fill`), using `scratch.b`
+/// while anchors are drawn; returns the bound at every unmarked node.
+fn bound(g: &Graph, targets: &[u32], o: &SearchOptions, budget: &mut Budget, scratch: &mut Scratch) -> Result<u32, String> {
+    Heuristic::new(g, targets, o, budget, &mut scratch.b)?.fill(g, targets, o, budget, &mut scratch.a)
+}
+
 /// For tests: the whole bound A* uses at every node of `nodes`.
 pub fn heuristic_for_test(g: &Graph, targets: &[u32], nodes: &[u32], o: &SearchOptions) -> Vec<u32> {
     let mut budget = Budget::new(&SearchOptions { max_expansions: u64::MAX, timeout: None, ..o.clone() });
     with_scratch(g.node_count(), |scratch| {
-        let bound = Heuristic::new(g, targets, o, &mut budget, &mut scratch.b).and_then(|h| h.fill(g, targets, o, &mut budget, &mut scratch.a));
-        match bound {
+        match bound(g, targets, o, &mut budget, scratch) {
             Ok(beyond) => nodes.iter().map(|&n| scratch.a.get(n).unwrap_or(beyond)).collect(),
             Err(_) => vec![0; nodes.len()],
         }
@@ -200,8 +205,7 @@ const ROOT: u32 = u32::MAX;
 
 pub fn multi_path_astar(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget) -> SearchResult {
     with_scratch(g.node_count(), |scratch| {
-        let bound = Heuristic::new(g, targets, o, budget, &mut scratch.b).and_then(|h| h.fill(g, targets, o, budget, &mut scratch.a));
-        let beyond = match bound {
+        let beyond = match bound(g, targets, o, budget, scratch) {
             Ok(beyond) => beyond,
             Err(reason) => return SearchResult { truncated: true, reason: Some(reason), ..Default::default() },
         };

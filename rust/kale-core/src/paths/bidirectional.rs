@@ -233,8 +233,8 @@ fn join<'m>(g: &Graph, f: &Filter, fwd: &mut Side<'m>, bwd: &mut Side<'m>, meeti
         }
     }
     let (fwd, bwd) = (&*fwd, &*bwd);
-    // The forward half of the graph of shortest paths, as (node, successor, label index)
-    // sorted: found from the meeting nodes back to the sources.
+    // The forward half of the graph of shortest paths: ((node, successor) as one key,
+    // label index), sorted by key; found from the meeting nodes back to the sources.
     let mut successors: Vec<(u64, u32)> = Vec::new();
     let mut stack = vecs.take();
     // The meeting nodes' parents may be known already (from the expansion), so the map

@@ -179,9 +179,10 @@ pub fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions) ->
     // Paths of one answer share most of their hops: with many paths, each hop's label is
     // looked up once (a hub's edges take a binary search per relation run). The
     // shortest-path search labels its own, once per edge of its graph of shortest paths.
-    let unlabelled = result.paths.iter().filter(|p| p.relations.len() + 1 != p.nodes.len()).count();
-    let mut seen = (unlabelled > 8).then(|| Labels::with_capacity_and_hasher(unlabelled, Default::default()));
-    for p in result.paths.iter_mut().filter(|p| p.relations.len() + 1 != p.nodes.len()) {
+    let unlabelled = |p: &&mut Path| p.relations.len() + 1 != p.nodes.len();
+    let count = result.paths.iter_mut().filter(unlabelled).count();
+    let mut seen = (count > 8).then(|| Labels::with_capacity_and_hasher(count, Default::default()));
+    for p in result.paths.iter_mut().filter(unlabelled) {
         label_hops(g, p, &o.filter, seen.as_mut());
     }
     if result.paths.is_empty() && result.reason.is_none() {
