@@ -4,6 +4,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kale.eval.cli import eval_command, report_command
 from kale.eval.report import write_report
@@ -93,3 +95,44 @@ def test_bad_model_bench_and_run_give_clear_errors(tiny_model_dir, tmp_path):
     assert r.exit_code != 0 and "NAME=PATH" in r.output
     r = runner.invoke(report_command, [str(tmp_path), "--out", str(tmp_path / "rep")])
     assert r.exit_code != 0 and "results.json" in r.output
+
+
+def _with_questions(run: str, correct: dict[str, bool]) -> dict:
+    doc = _doc(run, {"csqa": sum(correct.values()) / len(correct)})
+    doc["benchmarks"]["csqa"]["questions"] = [{"id": i, "correct": c} for i, c in correct.items()]
+    return doc
+
+
+def test_report_pairs_runs_by_question_id(tmp_path):
+    import random
+
+    from kale.eval.stats import paired_difference
+
+    rng = random.Random(3)
+    base = {f"q{i}": rng.random() < 0.3 for i in range(120)}
+    trained = {f"q{i}": rng.random() < 0.45 for i in range(20, 140)}  # 100 questions in common
+    other = {f"z{i}": True for i in range(10)}  # evaluated on different questions altogether
+    for run, correct in (("base", base), ("ka", trained), ("elsewhere", other)):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "results.json").write_text(json.dumps(_with_questions(run, correct)))
+    md = write_report([tmp_path / r for r in ("base", "ka", "elsewhere")], tmp_path / "rep")["report.md"].read_text()
+    common = [i for i in base if i in trained]
+    d = paired_difference([base[i] for i in common], [trained[i] for i in common])
+    assert f"| ka | {100 * d['diff']:+.2f} [" in md and "(n=100 common)" in md
+    assert "| elsewhere | no common questions |" in md
+
+
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=300))
+def test_paired_difference_against_scipy(pairs):
+    scipy_stats = pytest.importorskip("scipy.stats")
+    from kale.eval.stats import paired_difference
+
+    a, b = [x for x, _ in pairs], [y for _, y in pairs]
+    d = paired_difference(a, b, n_resamples=200)
+    a_only = sum(x and not y for x, y in pairs)
+    b_only = sum(y and not x for x, y in pairs)
+    assert (d["a_only"], d["b_only"]) == (a_only, b_only)
+    assert d["diff"] == pytest.approx((sum(b) - sum(a)) / len(pairs))
+    expect = 1.0 if a_only + b_only == 0 else scipy_stats.binomtest(a_only, a_only + b_only, 0.5).pvalue
+    assert d["mcnemar_p"] == pytest.approx(expect, rel=1e-9, abs=1e-12)
+    assert d["ci95"][0] <= d["diff"] <= d["ci95"][1]

@@ -76,6 +76,48 @@ def test_checks_keep_reasons():
     assert check_rationale("Dogs bark to warn their owners of strangers nearby.", 1, 5) == []
 
 
+# Real rationales SmolLM2-135M-Instruct wrote for CommonsenseQA training questions (the
+# default `kale run`); before the content checks every one of them passed.
+MAPS = ("Google Maps and other highway and street GPS services have replaced what?",
+        ["united states", "mexico", "countryside", "atlas", "oceans"], 3)
+MOLD = ("The forgotten leftovers had gotten quite old, he found it covered in mold in the back of his what?",
+        ["carpet", "refrigerator", "breadbox", "fridge", "coach"], 1)
+GRAPES = ("Where do you put your grapes just before checking out?",
+          ["mouth", "grocery cart", "super market", "fruit basket", "fruit market"], 1)
+
+
+@pytest.mark.parametrize("case,text,reason", [
+    (MAPS, 'The answer to the question "Google Maps and other highway and street GPS services have replaced what?" '
+           "is the United States.", "names a wrong choice ('united states'), not the answer"),
+    (GRAPES, 'The answer to the question "Where do you put your grapes just before checking out?" is indeed a fruit '
+             "basket. This is a common practice in many cultures, where people often eat fruit.",
+     "names a wrong choice ('fruit basket'), not the answer"),
+    (MOLD, MOLD[0], "repeats the question"),
+    (MOLD, "So the correct answer is the refrigerator.", "states the answer without explaining it"),
+])
+def test_content_checks_fail_real_bad_rationales(case, text, reason):
+    question, choices, answer = case
+    assert check_rationale(text, answer, len(choices)) == [], "the form checks alone let it through"
+    assert reason in check_rationale(text, answer, len(choices), question=question, choices=choices)
+
+
+@pytest.mark.parametrize("case,text", [
+    (MAPS, "Printed road atlases used to show drivers the way; GPS services now do that job."),  # plural of the gold
+    (GRAPES, "Shoppers at a super market gather what they buy in a grocery cart before paying."),  # a wrong choice beside the gold
+    (MOLD, "Leftovers are kept cold in a refrigerator, and food forgotten at its back grows mold."),
+])
+def test_content_checks_pass_good_rationales(case, text):
+    question, choices, answer = case
+    assert check_rationale(text, answer, len(choices), question=question, choices=choices) == []
+
+
+def test_oracle_and_template_writers_are_not_asked_to_explain():
+    question, choices, answer = MOLD
+    assert check_rationale("The answer is refrigerator.", answer, 5, question=question, choices=choices, explain=False) == []
+    assert "states the answer without explaining it" in check_rationale(
+        "The answer is refrigerator.", answer, 5, question=question, choices=choices)
+
+
 def test_no_paths_prompt_and_bad_prompt(tmp_path):
     assert "{paths}" not in load_prompt(with_paths=False).text
     bad = tmp_path / "p.txt"

@@ -179,16 +179,18 @@ def test_missing_column_is_named(assets, tmp_path):
         load_pairs(path, make_tokenizer(), _cfg(assets, tmp_path, data=str(path)))
 
 
-def test_answer_positions_line_up_in_both_branches(assets, tmp_path):
+@pytest.mark.parametrize("fmt,answers", [("chat", "white <|im_end|>"), ("eval", "white red")])
+def test_answer_positions_line_up_in_both_branches(assets, tmp_path, fmt, answers):
     tok = make_tokenizer()
-    cfg = _cfg(assets, tmp_path)
+    cfg = _cfg(assets, tmp_path, prompt_format=fmt)
     pairs = load_pairs(cfg.data, tok, cfg)
     batch = collate(pairs.examples[:3], tok.pad_token_id, "ka")
     # Position t predicts token t+1: the tokens after masked positions are the answers.
     nxt_p = batch["p_ids"][:, 1:][batch["p_answer"][:, :-1]]
     nxt_q = batch["q_ids"][:, 1:][batch["q_answer"][:, :-1]]
     assert torch.equal(nxt_p, batch["p_labels"]) and torch.equal(nxt_q, batch["p_labels"])
-    assert tok.decode(batch["p_labels"][:2]) == "white <|im_end|>"
+    # chat: the answer and the end of the turn; eval: the scored answer texts alone
+    assert tok.decode(batch["p_labels"][:2]) == answers
 
 
 def test_config_yaml_and_overrides(tmp_path):

@@ -18,12 +18,12 @@ from kale.paths_cli import paths_command  # noqa: E402
 from kale.quickstart import quickstart  # noqa: E402
 from kale.run import run_command  # noqa: E402
 from kale.synth.cli import synth_command  # noqa: E402
-from kale.train.cli import train_command  # noqa: E402
+from kale.train.cli import diagnose_command, train_command  # noqa: E402
 
 from kale.cli_errors import friendly_errors  # noqa: E402
 
 # kale train handles its own errors; missing optional modules still get one clear line.
-for _command in (train_command,):
+for _command in (train_command, diagnose_command):
     _command.callback = friendly_errors(_command.callback)
 
 main.add_command(kg)
@@ -35,4 +35,5 @@ main.add_command(quickstart)
 main.add_command(run_command)
 main.add_command(synth_command)
 main.add_command(train_command)
+main.add_command(diagnose_command)
 

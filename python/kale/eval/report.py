@@ -64,6 +64,35 @@ def accuracy_table(runs: list[dict], metric: str) -> tuple[list[str], list[list[
     return header, rows
 
 
+def paired_table(runs: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """Each run against the first (the base model, in kale run) on the questions both
+    answered, matched by id: the accuracy difference in points with its paired bootstrap
+    interval, the exact McNemar p-value, and how many questions were paired."""
+    from kale.eval.stats import paired_difference
+
+    benches = _bench_order(runs)
+    header = ["run", *(f"{_label(b)}: Δ vs {runs[0]['run']}" for b in benches)]
+    rows = []
+
+    def correct(r: dict, b: str) -> dict:
+        return {q["id"]: bool(q["correct"]) for q in r["benchmarks"].get(b, {}).get("questions", []) if "id" in q}
+
+    for r in runs[1:]:
+        cells = [r["run"]]
+        for b in benches:
+            base, this = correct(runs[0], b), correct(r, b)
+            common = [i for i in base if i in this]
+            if not common:
+                cells.append("no common questions" if base and this else "–")
+                continue
+            d = paired_difference([base[i] for i in common], [this[i] for i in common])
+            lo, hi = d["ci95"]
+            cells.append(f"{100 * d['diff']:+.2f} [{100 * lo:+.1f}, {100 * hi:+.1f}] p={d['mcnemar_p']:.3g} "
+                         f"(n={d['n']}{'' if len(common) == len(base) == len(this) else ' common'})")
+        rows.append(cells)
+    return header, rows
+
+
 def known_table(runs: list[dict]) -> tuple[list[str], list[list[str]]]:
     header = ["run", "benchmark", "known&correct", "known&incorrect", "unknown", "no facts", "known&incorrect rate"]
     rows = []
@@ -156,9 +185,15 @@ def write_report(run_paths: list[str | Path], out_dir: str | Path, metric: str =
                ("chat template; " if r.get("config", {}).get("chat") else "")
                + ", ".join(f"{_label(b)}: {v.get('mode')} {v.get('shots', 0)}-shot n={v.get('n')}"
                            for b, v in r["benchmarks"].items())] for r in runs]
+    pheader, prows = paired_table(runs)
     md = ["# kale evaluation report", "",
           f"Accuracy in %, 95% bootstrap interval in brackets; metric: {metric}.", "",
           _markdown_table(header, rows), "", "![accuracy](accuracy.png)", ""]
+    if prows:
+        md += ["## Paired differences", "",
+               f"Each run minus {runs[0]['run']} on the same questions (matched by id), in points: "
+               "paired bootstrap 95% interval, exact McNemar p-value (accuracy, `pred`).", "",
+               _markdown_table(pheader, prows), ""]
     if krows:
         md += ["## Known&incorrect", "",
                "A question is *known* when the model ranks every fact on its KG paths above corrupted "
@@ -178,6 +213,10 @@ def write_report(run_paths: list[str | Path], out_dir: str | Path, metric: str =
             "img{max-width:100%}</style></head><body><h1>kale evaluation report</h1>",
             f"<p>Accuracy in %, 95% bootstrap interval in brackets; metric: {html.escape(metric)}.</p>",
             _html_table(header, rows), img(files["accuracy.png"])]
+    if prows:
+        page += ["<h2>Paired differences</h2>", f"<p>Each run minus {html.escape(runs[0]['run'])} on the same "
+                 "questions (matched by id): paired bootstrap 95% interval, exact McNemar p-value.</p>",
+                 _html_table(pheader, prows)]
     if krows:
         page += ["<h2>Known&amp;incorrect</h2>", _html_table(kheader, krows), img(files["known_incorrect.png"])]
     page += ["<h2>Runs</h2>", _html_table(["run", "model", "created", "settings"], models), "</body></html>"]

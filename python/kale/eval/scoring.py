@@ -150,12 +150,37 @@ def score_choice_groups(model, tokenizer, groups: list[tuple[str, list[str]]], b
             flat = score_continuations(model, tokenizer, [(context, c) for c in conts], batch_size, add_bos)
             encoded.append((None, flat))
         else:
-            room = max(1, _max_length(model) - max(len(c) for _, c in pairs))  # drop the context's start if too long
-            encoded.append((pairs[0][0][-room:], [c for _, c in pairs]))
-    results: list[list[ContinuationScore] | None] = [flat if ctx is None else None for ctx, flat in encoded]
-    todo = sorted((i for i, (ctx, _) in enumerate(encoded) if ctx is not None), key=lambda i: -len(encoded[i][0]))
-    device = next(model.parameters()).device
+            encoded.append((pairs[0][0], [c for _, c in pairs]))
+    todo = [i for i, (ctx, _) in enumerate(encoded) if ctx is not None]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    scored, _ = score_token_groups(model, pad, [encoded[i] for i in todo], batch_size)
+    results: list[list[ContinuationScore] | None] = [flat if ctx is None else None for ctx, flat in encoded]
+    for i, s in zip(todo, scored):
+        results[i] = s
+    return results  # type: ignore[return-value]
+
+
+@torch.inference_mode()
+def score_token_groups(model, pad_id: int, groups: list[tuple[list[int], list[list[int]]]], batch_size: int = 8,
+                       keep: list[int] | None = None) -> tuple[list[list[ContinuationScore]], list[torch.Tensor | None]]:
+    """`score_choice_groups` on token ids: (context ids, [continuation ids, ...]) per group.
+
+    With ``keep`` (one continuation index per group), also returns that continuation's full
+    log-probability rows, [its length x vocab] in float32 on the CPU: what the model predicts
+    at each of its tokens, teacher-forced (the teachable-signal diagnostic reads them).
+    """
+    if batch_size < 1:
+        raise KaleValueError(f"batch_size must be >= 1, got {batch_size}")
+    limit = _max_length(model)
+    encoded = []
+    for ctx, conts in groups:
+        room = max(1, limit - max(len(c) for c in conts))  # drop the context's start if too long
+        encoded.append((list(ctx)[-room:], [list(c) for c in conts]))
+    results: list[list[ContinuationScore] | None] = [None] * len(encoded)
+    kept: list[torch.Tensor | None] = [None] * len(encoded)
+    todo = sorted(range(len(encoded)), key=lambda i: -len(encoded[i][0]))
+    device = next(model.parameters()).device
+    pad = pad_id
     for b in range(0, len(todo), batch_size):
         batch = todo[b: b + batch_size]
         ids, mask = _left_pad([encoded[i][0] for i in batch], pad)
@@ -183,14 +208,17 @@ def score_choice_groups(model, tokenizer, groups: list[tuple[str, list[str]]], b
         k = 0
         for j, i in enumerate(batch):
             scores = []
-            for c in encoded[i][1]:
+            for n, c in enumerate(encoded[i][1]):
                 lps = [first[j, c[0]]] + ([rest[k, t, c[t + 1]] for t in range(len(c) - 1)] if rest is not None else [])
                 greedy = bool(first[j].argmax() == c[0]) and all(
                     bool(rest[k, t].argmax() == c[t + 1]) for t in range(len(c) - 1))
                 scores.append(ContinuationScore(float(torch.stack(lps).sum()), len(c), greedy))
+                if keep is not None and keep[i] == n:
+                    rows = [first[j]] + ([rest[k, t] for t in range(len(c) - 1)] if rest is not None else [])
+                    kept[i] = torch.stack(rows).cpu()
                 k += 1
             results[i] = scores
-    return results  # type: ignore[return-value]
+    return results, kept  # type: ignore[return-value]
 
 
 @torch.inference_mode()
@@ -226,4 +254,4 @@ def pick(scores: list[float]) -> int:
 
 
 __all__ = ["ContinuationScore", "encode_pair", "generate_texts", "pick",
-           "score_choice_groups", "score_continuations"]
+           "score_choice_groups", "score_continuations", "score_token_groups"]

@@ -15,7 +15,9 @@ from kale.cli_errors import friendly_errors
 @click.option("--split", default="train", show_default=True, help="The benchmark split to synthesise for.")
 @click.option("--limit", type=int, default=None, help="Only the first N questions.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder of Parquet parts (rerun to resume).")
-@click.option("--writer", type=click.Choice(["template", "transformers", "openai"]), default="template", show_default=True)
+@click.option("--writer", type=click.Choice(["template", "oracle", "transformers", "openai"]), default="template", show_default=True,
+              help="template: the paths, then 'So the answer is X.'; oracle: only 'The answer is X.' (KA's upper bound); "
+                   "transformers: a local model; openai: any OpenAI-compatible server.")
 @click.option("--model", default="smollm2-135m-instruct", show_default=True, help="transformers: a folder, a .gguf file or the alias; openai: the served model name.")
 @click.option("--endpoint", default=None, help="openai: the server's base URL, e.g. http://localhost:8000/v1.")
 @click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True, help="openai: environment variable holding the key.")

@@ -1,21 +1,22 @@
 """The optional judge check: a model reads the question and the rationale and picks an
 answer by log-likelihood, scored exactly as `kale eval` scores a multiple-choice question
-(summed log-probability of each choice, ties to the first). A rationale after which the
+(summed log-probability of each choice, ties to the first) in the benchmark's own format. A rationale after which the
 judge picks a wrong answer fails the check; the row is kept with that reason."""
 
 from __future__ import annotations
 
 from kale.data.schema import Question
-from kale.eval.prompts import Prompt, answer_texts
+from kale.eval.prompts import Prompt, benchmark_format, build_prompt
 
 WRONG = "judge chose a wrong answer"
 
 
 def judge_prompt(q: Question, rationale: str) -> Prompt:
-    """kale eval's "choice" format with the rationale between the question and the answer."""
-    passage = f"{q.passage}\n\n" if q.passage else ""
-    context = f"{passage}Question: {q.question}\nExplanation: {rationale.strip()}\nAnswer:"
-    return Prompt(context, [f" {a}" for a in answer_texts(q, "choice")])
+    """The prompt kale eval scores for the question's benchmark, with the rationale read just
+    before the answer, as training's with-rationale branch reads it. Generative benchmarks
+    are judged by their answer text."""
+    mode, instruction = benchmark_format(q)
+    return build_prompt(q, "choice" if mode == "generate" else mode, instruction=instruction, rationale=rationale)
 
 
 class Judge:

@@ -9,6 +9,7 @@ in this process; the Ray engine (ray_engine.py) calls the same SynthBatch in wor
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -46,7 +47,8 @@ class SynthSummary:
             self.with_paths += bool(row["path_nodes"])
             self.ok += row["ok"]
             self.path_lengths.update(len(r) for r in row["path_relations"])
-            self.failures.update(row["failures"])
+            # one count per kind of failure: "names a wrong choice ('atlas'), ..." and the like
+            self.failures.update(re.sub(r" \('.*?'\)", "", f) for f in row["failures"])
 
     def lines(self) -> list[str]:
         n = max(self.written, 1)
@@ -122,7 +124,10 @@ class SynthBatch:
 
     def _row(self, q: Question, k: Knowledge, w, judge_choice: int | None) -> dict:
         g = self.graph
-        failures = [f"writer: {w.error}"] if w.error else check_rationale(w.text, q.answer, len(q.choices))
+        # Writers that state the answer by design (template, oracle) are not asked to explain.
+        explain = not getattr(self.writer, "states_answer", False)
+        failures = [f"writer: {w.error}"] if w.error else check_rationale(
+            w.text, q.answer, len(q.choices), question=q.question, choices=q.choices, explain=explain)
         if judge_choice is not None and judge_choice != q.answer:
             failures.append(JUDGE_WRONG)
         return {

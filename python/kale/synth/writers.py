@@ -30,9 +30,12 @@ class Written:
 
 class TemplateWriter:
     """No LLM: the paths themselves, one sentence a hop, then the answer.
-    Cheap and deterministic, for tests and for measuring everything but the writer."""
+    Cheap and deterministic, for tests and for measuring everything but the writer. It ends
+    every rationale with "So the answer is X.", so it is an oracle for the answer, not a
+    knowledge rationale: what a model learns from it is mostly that sentence."""
 
-    name = "template"
+    name = "template (oracle: states the answer)"
+    states_answer = True
 
     def write(self, prompts: list[str], facts: list[list[str]], answers: list[str]) -> list[Written]:
         out = []
@@ -43,6 +46,17 @@ class TemplateWriter:
             else:
                 out.append(Written(f"No knowledge path links the question to it, but the answer is {answer}."))
         return out
+
+
+class OracleWriter:
+    """No LLM and no knowledge: "The answer is X." for every question. The upper bound of what
+    KA can teach from a rationale (and a sanity check of the training format)."""
+
+    name = "oracle"
+    states_answer = True
+
+    def write(self, prompts: list[str], facts: list[list[str]], answers: list[str]) -> list[Written]:
+        return [Written(f"The answer is {answer}.") for answer in answers]
 
 
 SMOLLM2 = "smollm2-135m-instruct"
@@ -169,7 +183,7 @@ class WriterSpec:
     """A writer as settings rather than a loaded object: small and picklable, so a Ray worker
     builds its own writer (and loads its own model) instead of receiving one."""
 
-    kind: str = "template"  # template | transformers | openai
+    kind: str = "template"  # template | oracle | transformers | openai
     model: str = SMOLLM2
     endpoint: str | None = None
     api_key: str | None = field(default=None, repr=False)  # never shown
@@ -181,6 +195,8 @@ class WriterSpec:
     def build(self):
         if self.kind == "template":
             return TemplateWriter()
+        if self.kind == "oracle":
+            return OracleWriter()
         if self.kind == "transformers":
             return TransformersWriter(self.model)
         if self.kind == "openai":
@@ -188,4 +204,4 @@ class WriterSpec:
                 raise KaleValueError("--writer openai needs --endpoint")
             return OpenAIWriter(self.endpoint, self.model, api_key=self.api_key, concurrency=self.concurrency,
                                 timeout=self.timeout, retries=self.retries, rate_limit=self.rate_limit)
-        raise KaleValueError(f"unknown writer {self.kind!r}; accepted: template, transformers, openai")
+        raise KaleValueError(f"unknown writer {self.kind!r}; accepted: template, oracle, transformers, openai")

@@ -19,11 +19,17 @@ MODES = ("ka", "sft", "rationale-sft", "ka+sft")
 TARGETS = ("self", "frozen")
 DIVERGENCES = ("reverse_kl", "forward_kl", "jsd")
 
+# Each mode's default learning rate, from a sweep on held-out CommonsenseQA questions with
+# SmolLM2-135M-Instruct (docs/training.md). KA's gradient on the gold answer is orders of
+# magnitude smaller than cross-entropy's (the reverse KL's is p_g (log p_g - log q_g - KL)
+# with p_g ~ 1e-4), so one learning rate for all modes is not one budget for all.
+LEARNING_RATES = {"ka": 1e-4, "ka+sft": 1e-5, "sft": 1e-5, "rationale-sft": 1e-5}
+
 # Fields that may change between an interrupted run and its resume without changing what is
 # being trained (where things go, how often to log/save, how long to run).
 RESUMABLE_CHANGES = frozenset({
     "output_dir", "max_steps", "epochs", "save_every", "keep_checkpoints", "log_every",
-    "tensorboard", "progress", "resume", "merge_lora",
+    "tensorboard", "progress", "resume", "merge_lora", "preflight",
 })
 
 
@@ -45,13 +51,24 @@ class TrainConfig:
     loss_implementation: str = "auto"  # auto | reference | fused | naive
     loss_chunk_size: int | None = None
 
-    # Prompt construction.
-    instruction: str = "Answer the question."
-    rationale_position: str = "assistant"  # assistant: before the answer; user: in the prompt
-    answer_cue: str = "Answer:"
-    use_chat_template: bool = True
+    # Prompt construction (kale.train.data). eval: the prompt kale eval scores, rationale
+    # on an "Explanation:" line before the answer; chat: instruction + lettered choices in a
+    # chat user turn, rationale and answer in the assistant turn.
+    prompt_format: str = "eval"  # eval | chat
+    eval_mode: str = "auto"  # eval format: auto (the row's benchmark's own) | choice | lettered | generate
+    use_chat_template: bool | None = None  # None: as the format does (eval: no, as kale eval; chat: yes)
+    instruction: str = "Answer the question."  # chat format only
+    rationale_position: str = "assistant"  # chat format: assistant (before the answer) | user
+    answer_cue: str = "Answer:"  # chat format only
     max_length: int = 1024
     on_bad_row: str = "skip"  # skip | error
+
+    # The teachable signal (kale.train.diagnose): measured before training (not for sft); with
+    # min_teacher_gain set, only rows where the with-rationale branch gives the gold answer
+    # more than this much more probability among the choices than the student are trained on
+    # (in every mode, sft included, so arms compared at equal data train on the same rows).
+    preflight: bool = True
+    min_teacher_gain: float | None = None
 
     # Optimisation.
     seed: int = 0
@@ -59,7 +76,7 @@ class TrainConfig:
     max_steps: int | None = None
     micro_batch_size: int = 4
     grad_accum_steps: int = 1
-    learning_rate: float = 1e-5
+    learning_rate: float | None = None  # None: the mode's own (LEARNING_RATES)
     weight_decay: float = 0.0
     adam_betas: tuple[float, float] = (0.9, 0.999)
     warmup_steps: int = 0
@@ -93,6 +110,8 @@ class TrainConfig:
         for name, allowed in (("mode", MODES), ("target", TARGETS),
                               ("divergence", DIVERGENCES),
                               ("rationale_position", ("assistant", "user")),
+                              ("prompt_format", ("eval", "chat")),
+                              ("eval_mode", ("auto", "choice", "lettered", "generate")),
                               ("on_bad_row", ("skip", "error")),
                               ("lr_schedule", ("constant", "linear", "cosine")),
                               ("mixed_precision", ("no", "bf16", "fp16")),
@@ -114,11 +133,16 @@ class TrainConfig:
             raise bad("temperature", "must be > 0")
         if not 0.0 <= self.beta <= 1.0:
             raise bad("beta", "must be in [0, 1]")
+        if self.learning_rate is None and self.mode in LEARNING_RATES:
+            self.learning_rate = LEARNING_RATES[self.mode]
         if self.learning_rate <= 0:
             raise bad("learning_rate", "must be > 0")
         if self.mode == "ka+sft" and self.ce_weight <= 0:
             raise bad("ce_weight", "ka+sft needs ce_weight > 0 (use mode=ka for pure KL)")
-        if self.mode == "rationale-sft" and self.rationale_position != "assistant":
+        if self.min_teacher_gain is not None and not -1.0 <= self.min_teacher_gain < 1.0:
+            raise bad("min_teacher_gain", "must be in [-1, 1) (a difference of probabilities) or null")
+        if (self.mode == "rationale-sft" and self.prompt_format == "chat"
+                and self.rationale_position != "assistant"):
             raise bad("rationale_position", "rationale-sft trains on the rationale, so it must "
                       "be in the assistant turn")
         if self.save_every < 0:
@@ -207,3 +231,9 @@ def _coerce(name: str, value: Any, hint) -> Any:
         raise KaleTrainError(f"config field {name!r}: {value!r} is not a valid "
                              f"{getattr(base, '__name__', base)}") from None
     return value
+
+
+def needs_rationale(cfg: TrainConfig) -> bool:
+    """Whether training reads the rationale column: every mode but sft, and sft when the
+    teacher filter (which compares the branches with and without it) is on."""
+    return cfg.mode != "sft" or cfg.min_teacher_gain is not None

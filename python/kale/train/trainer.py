@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -111,6 +112,37 @@ def _full_model_state(accelerator, wrapped, cfg: TrainConfig) -> dict[str, torch
             for k, v in full.items() if k in names}
 
 
+def _preflight(cfg: TrainConfig, model, tokenizer, examples: list[Example], accelerator, out: Path,
+               fsdp: bool) -> list[Example]:
+    """The teachable signal of the training rows, printed and written to
+    ``output_dir/teachable.parquet``; with ``min_teacher_gain``, the rows that pass it.
+    Every process computes the same thing (the model is the same), so no communication."""
+    from kale.train.diagnose import keep_teaching, run_diagnostic, write_records
+
+    if fsdp:  # every process would need the whole model
+        if cfg.min_teacher_gain is not None:
+            raise KaleTrainError("min_teacher_gain under FSDP is not supported: run `kale diagnose` "
+                                 "first and train on the rows it keeps (--keep)")
+        return examples
+    model.to(accelerator.device)
+    records, summary = run_diagnostic(model, tokenizer, examples, cfg,
+                                      progress=cfg.progress and accelerator.is_main_process)
+    if accelerator.is_main_process:
+        write_records(records, out / "teachable.parquet")
+        print("\n".join(summary.lines()), file=sys.stderr)
+    if cfg.min_teacher_gain is None:
+        return examples
+    kept = keep_teaching(examples, records, cfg.min_teacher_gain)
+    if accelerator.is_main_process:
+        print(f"min_teacher_gain={cfg.min_teacher_gain}: training on {len(kept)} of {len(examples)} "
+              "rows (those where the rationale raises the gold answer's probability by more)",
+              file=sys.stderr)
+    if not kept:
+        raise KaleTrainError(f"min_teacher_gain={cfg.min_teacher_gain}: no row passes (see "
+                             f"{out / 'teachable.parquet'}); the rationales teach nothing at this bar")
+    return kept
+
+
 def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = None) -> Path:
     """Run (or resume) training; returns the folder of the saved Hugging Face model.
 
@@ -141,6 +173,8 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
     context = getattr(model.config, "max_position_embeddings", None) or cfg.max_length
     data = load_pairs(cfg.data, tokenizer,
                       dataclasses.replace(cfg, max_length=min(cfg.max_length, context)))
+    if cfg.min_teacher_gain is not None or (cfg.preflight and cfg.mode != "sft"):
+        data.examples = _preflight(cfg, model, tokenizer, data.examples, accelerator, out, fsdp)
     plan = StepPlan(data.examples, cfg, accelerator.num_processes, accelerator.process_index)
     objective = Objective(cfg, model)  # copies the frozen target before wrapping
     # The objective is the forward of one module (see ObjectiveModule): DDP or FSDP wrap it.
