@@ -231,3 +231,20 @@ def test_a_model_without_a_chat_template_trains_in_every_format(tiny, tiny_model
                       output_dir=str(tmp_path / fmt))
     assert (train(cfg) / "model.safetensors").is_file()
     assert pl.read_parquet(tmp_path / fmt / "teachable.parquet").height == 8
+
+
+def test_diagnose_cli_writes_columns_and_kept_rows(tiny_model_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from kale.cli import main
+
+    data = write(tmp_path, tiny_rows())
+    r = CliRunner().invoke(main, ["diagnose", "--data", str(data), "--model", str(tiny_model_dir), "--keep", "0",
+                                  "--set", "progress=false"])
+    assert r.exit_code == 0, r.output
+    assert "verdict:" in r.output and "accuracy among the choices" in r.output
+    table = pl.read_parquet(tmp_path / "r.teachable.parquet")
+    kept = pl.read_parquet(tmp_path / "kept.parquet")
+    assert kept["id"].to_list() == table.filter(pl.col("teacher_gain") > 0)["id"].to_list()
+    bad = CliRunner().invoke(main, ["diagnose", "--data", str(tmp_path / "nope"), "--model", str(tiny_model_dir)])
+    assert bad.exit_code == 1 and "rationales file not found" in bad.output and "Traceback" not in bad.output

@@ -27,6 +27,8 @@ from kale.exceptions import KaleValueError
 # synth.judge "auto": an LLM writer's rationales are judged by the model being trained, so
 # only those after which it picks the gold answer train. train.min_teacher_gain: the KA arms
 # train only on rows where the rationale raises the gold's probability (kale.train.diagnose).
+# train.divergence forward_kl: on 200 held-out CSQA questions it gained +6.5 points over base
+# (paired p = 0.015) where the paper's reverse KL gained +3.5 (p = 0.19) (docs/training.md).
 DEFAULTS: dict[str, Any] = {
     "out": "runs/kale",
     "graph": {"wordnet": "/usr/share/wordnet", "path": None},
@@ -36,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
               "engine": "local", "ray_address": None, "judge": "auto"},
     "arms": ["ka"],
     "train": {"max_steps": 40, "epochs": 4, "micro_batch_size": 4, "learning_rate": None, "lr_schedule": "constant",
-              "min_teacher_gain": 0.0},
+              "divergence": "forward_kl", "min_teacher_gain": 0.0},
     "eval": {"bench": "csqa", "split": None, "limit": 400, "mode": "auto", "threads": 0, "known": True},
 }
 ARMS = ("ka", "sft", "rationale-sft", "ka+sft")
