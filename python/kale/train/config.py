@@ -42,7 +42,7 @@ class TrainConfig:
     gguf_file: str | None = None  # a .gguf inside `model` (e.g. the SmolLM2 package)
     output_dir: str = "runs/kale-train"
 
-    # The objective (KALE.md Part 2); defaults are the paper's printed form.
+    # The objective (docs/training.md); defaults are the paper's printed form.
     mode: str = "ka"
     divergence: str = "reverse_kl"
     beta: float = 0.5  # jsd only

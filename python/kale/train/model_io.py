@@ -44,7 +44,7 @@ def load_model_and_tokenizer(cfg: TrainConfig):
                                                  **kw)
     if gguf:
         # GGUF weights are dequantised on load; drop the quantizer so the result trains and
-        # saves as an ordinary model (see ASSETS.md).
+        # saves as an ordinary model (save_pretrained refuses a quantised one).
         model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config

@@ -14,7 +14,7 @@ Neither branch's [rows x vocab] logits are ever materialised:
   so memory stays at the weight + gradient floor. The price is recomputing the projection once
   in backward (6 vocab-sized GEMMs instead of 4); the matmuls on G stay on cuBLAS.
 
-Rules that keep this source valid under ``TRITON_INTERPRET=1`` (see DESIGN.md): everything
+Rules that keep this source valid under ``TRITON_INTERPRET=1`` (docs/training.md): everything
 is upcast to fp32 right after ``tl.load`` when interpreting or for fp32 inputs (UPCAST);
 scalars go through ``tl.cast``; no autotune; row/column offsets are int64 because rows x vocab
 overflows int32 past ~14k rows at vocab 152k.
