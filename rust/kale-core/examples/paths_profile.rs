@@ -12,10 +12,19 @@ fn main() -> kale_core::Result<()> {
     let queries: Vec<(u32, u32)> = std::fs::read_to_string(&args[2])
         .map_err(|e| kale_core::KaleError::io(&args[2], e))?
         .lines()
-        .filter_map(|l| l.split_once(' ').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?))))
+        .filter_map(|l| {
+            l.split_once(' ')
+                .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+        })
         .collect();
     let max_paths = args.get(5).and_then(|a| a.parse().ok()).unwrap_or(10_000);
-    let o = SearchOptions { method: args[3].parse()?, max_hops: 4, max_paths, timeout: None, ..Default::default() };
+    let o = SearchOptions {
+        method: args[3].parse()?,
+        max_hops: 4,
+        max_paths,
+        timeout: None,
+        ..Default::default()
+    };
     let repeats: usize = args[4].parse().unwrap_or(10);
     let mut times = Vec::new();
     for _ in 0..repeats {
@@ -27,6 +36,12 @@ fn main() -> kale_core::Result<()> {
     }
     times.sort_by(f64::total_cmp);
     let mean = times.iter().sum::<f64>() / times.len() as f64;
-    println!("{} searches: p50 {:.2} µs, p95 {:.2} µs, p99 {:.2} µs, mean {mean:.2} µs", times.len(), times[times.len() / 2], times[times.len() * 95 / 100], times[times.len() * 99 / 100]);
+    println!(
+        "{} searches: p50 {:.2} µs, p95 {:.2} µs, p99 {:.2} µs, mean {mean:.2} µs",
+        times.len(),
+        times[times.len() / 2],
+        times[times.len() * 95 / 100],
+        times[times.len() * 99 / 100]
+    );
     Ok(())
 }

@@ -27,7 +27,14 @@ pub struct GenerateOptions {
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        GenerateOptions { nodes: 1_000_000, edges: 10_000_000, relations: 2_000, hubs: 5, hub_share: 0.08, seed: 0 }
+        GenerateOptions {
+            nodes: 1_000_000,
+            edges: 10_000_000,
+            relations: 2_000,
+            hubs: 5,
+            hub_share: 0.08,
+            seed: 0,
+        }
     }
 }
 
@@ -42,17 +49,24 @@ fn relation_id(r: u64) -> String {
 
 pub fn generate(path: &Path, o: &GenerateOptions) -> Result<()> {
     if o.nodes < 2 || o.hubs >= o.nodes || o.relations == 0 || !(0.0..=1.0).contains(&o.hub_share) {
-        return Err(KaleError::invalid("generate needs nodes >= 2, hubs < nodes, relations >= 1 and 0 <= hub_share <= 1"));
+        return Err(KaleError::invalid(
+            "generate needs nodes >= 2, hubs < nodes, relations >= 1 and 0 <= hub_share <= 1",
+        ));
     }
     let file = File::create(path).at(path)?;
     let mut out: Box<dyn Write> = if path.to_string_lossy().ends_with(".gz") {
-        Box::new(flate2::write::GzEncoder::new(BufWriter::with_capacity(1 << 20, file), flate2::Compression::fast()))
+        Box::new(flate2::write::GzEncoder::new(
+            BufWriter::with_capacity(1 << 20, file),
+            flate2::Compression::fast(),
+        ))
     } else {
         Box::new(BufWriter::with_capacity(1 << 20, file))
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(o.seed);
-    let relation_zipf = Zipf::new(o.relations as f64, 1.1).map_err(|e| KaleError::invalid(e.to_string()))?;
-    let hub_zipf = Zipf::new(o.hubs.max(1) as f64, 1.0).map_err(|e| KaleError::invalid(e.to_string()))?;
+    let relation_zipf =
+        Zipf::new(o.relations as f64, 1.1).map_err(|e| KaleError::invalid(e.to_string()))?;
+    let hub_zipf =
+        Zipf::new(o.hubs.max(1) as f64, 1.0).map_err(|e| KaleError::invalid(e.to_string()))?;
     let relation_names: Vec<String> = (0..o.relations).map(relation_id).collect();
     let mut line = String::with_capacity(64);
     for _ in 0..o.edges {
@@ -63,11 +77,20 @@ pub fn generate(path: &Path, o: &GenerateOptions) -> Result<()> {
             // Rank u^3 * n: a power law in rank, most in-edges on few targets.
             let u: f64 = rng.random();
             let dst = o.hubs + ((u * u * u) * (o.nodes - o.hubs) as f64) as u64;
-            (relation_zipf.sample(&mut rng) as u64 - 1, dst.min(o.nodes - 1))
+            (
+                relation_zipf.sample(&mut rng) as u64 - 1,
+                dst.min(o.nodes - 1),
+            )
         };
         line.clear();
         use std::fmt::Write as _;
-        let _ = writeln!(line, "Q{}\t{}\tQ{}", src + 1, relation_names[rel as usize], dst + 1);
+        let _ = writeln!(
+            line,
+            "Q{}\t{}\tQ{}",
+            src + 1,
+            relation_names[rel as usize],
+            dst + 1
+        );
         out.write_all(line.as_bytes()).at(path)?;
     }
     out.flush().at(path)

@@ -8,7 +8,12 @@ use kale_core::{build, BuildOptions, Dir, Graph, KaleError};
 use proptest::prelude::*;
 
 fn options(memory: u64) -> BuildOptions {
-    BuildOptions { memory, on_error: OnError::Fail, progress: false, overwrite: false }
+    BuildOptions {
+        memory,
+        on_error: OnError::Fail,
+        progress: false,
+        overwrite: false,
+    }
 }
 
 fn build_tsv(dir: &std::path::Path, rows: &[(String, String, String)], memory: u64) -> Graph {
@@ -17,7 +22,10 @@ fn build_tsv(dir: &std::path::Path, rows: &[(String, String, String)], memory: u
     for (h, r, t) in rows {
         writeln!(f, "{h}\t{r}\t{t}").expect("write");
     }
-    let source = Source::Triples(TriplesSource { triples: vec![tsv], ..Default::default() });
+    let source = Source::Triples(TriplesSource {
+        triples: vec![tsv],
+        ..Default::default()
+    });
     let out = dir.join("g.kg");
     build(&source, &out, &options(memory), &|| false).expect("build");
     Graph::open(&out).expect("open")
@@ -57,7 +65,15 @@ proptest! {
 #[test]
 fn truncated_and_flipped_files_are_errors_not_panics() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let rows: Vec<_> = (0..100).map(|i| (format!("Q{i}"), format!("P{}", i % 3), format!("Q{}", (i * 7) % 40))).collect();
+    let rows: Vec<_> = (0..100)
+        .map(|i| {
+            (
+                format!("Q{i}"),
+                format!("P{}", i % 3),
+                format!("Q{}", (i * 7) % 40),
+            )
+        })
+        .collect();
     let g = build_tsv(tmp.path(), &rows, 1 << 30);
     let dir = g.path().to_path_buf();
     drop(g);

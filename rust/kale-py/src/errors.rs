@@ -7,7 +7,9 @@ use pyo3::prelude::*;
 pub fn to_py(e: KaleError) -> PyErr {
     let class = match &e {
         KaleError::Interrupted => return PyKeyboardInterrupt::new_err("interrupted"),
-        KaleError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => "KaleFileNotFoundError",
+        KaleError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            "KaleFileNotFoundError"
+        }
         KaleError::Io { .. } => "KaleIOError",
         KaleError::Parse { .. } => "InputError",
         KaleError::Corrupt { .. } => "GraphFormatError",
@@ -17,7 +19,10 @@ pub fn to_py(e: KaleError) -> PyErr {
     };
     let message = e.to_string();
     Python::attach(|py| {
-        let made = py.import("kale.exceptions").and_then(|m| m.getattr(class)).and_then(|c| c.call1((message,)));
+        let made = py
+            .import("kale.exceptions")
+            .and_then(|m| m.getattr(class))
+            .and_then(|c| c.call1((message,)));
         match made {
             Ok(value) => PyErr::from_value(value),
             Err(import_error) => import_error,

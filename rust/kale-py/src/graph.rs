@@ -12,20 +12,27 @@ pub struct PyGraph {
     pub inner: Graph,
 }
 
-type Neighbours<'py> = (Bound<'py, PyArray1<u32>>, Bound<'py, PyArray1<u16>>, Bound<'py, PyArray1<bool>>);
+type Neighbours<'py> = (
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<u16>>,
+    Bound<'py, PyArray1<bool>>,
+);
 
 fn directions(direction: &str) -> PyResult<&'static [Dir]> {
     match direction {
         "out" => Ok(&[Dir::Out]),
         "in" => Ok(&[Dir::In]),
         "both" => Ok(&[Dir::Out, Dir::In]),
-        other => Err(PyValueError::new_err(format!("direction must be 'out', 'in' or 'both', not {other:?}"))),
+        other => Err(PyValueError::new_err(format!(
+            "direction must be 'out', 'in' or 'both', not {other:?}"
+        ))),
     }
 }
 
 impl PyGraph {
     fn node(&self, node: i64) -> PyResult<u32> {
-        let n = u32::try_from(node).map_err(|_| PyValueError::new_err(format!("node index {node} is out of range")))?;
+        let n = u32::try_from(node)
+            .map_err(|_| PyValueError::new_err(format!("node index {node} is out of range")))?;
         self.inner.check_node(n).py()?;
         Ok(n)
     }
@@ -61,7 +68,8 @@ impl PyGraph {
     }
 
     fn _manifest_json(&self) -> PyResult<String> {
-        serde_json::to_string(self.inner.manifest()).map_err(|e| PyValueError::new_err(e.to_string()))
+        serde_json::to_string(self.inner.manifest())
+            .map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
     #[getter]
@@ -85,7 +93,10 @@ impl PyGraph {
 
     /// The index of the node with external id `id` (e.g. "Q42").
     fn index(&self, id: &str) -> PyResult<u32> {
-        self.inner.node_index(id).ok_or_else(|| kale_core::KaleError::NotFound(id.to_string())).py()
+        self.inner
+            .node_index(id)
+            .ok_or_else(|| kale_core::KaleError::NotFound(id.to_string()))
+            .py()
     }
 
     /// The external id of a node index.
@@ -113,7 +124,12 @@ impl PyGraph {
     }
 
     fn aliases(&self, node: i64) -> PyResult<Vec<String>> {
-        Ok(self.inner.aliases(self.node(node)?).into_iter().map(str::to_string).collect())
+        Ok(self
+            .inner
+            .aliases(self.node(node)?)
+            .into_iter()
+            .map(str::to_string)
+            .collect())
     }
 
     /// The label of a node, or its id when it has none.
@@ -122,30 +138,48 @@ impl PyGraph {
     }
 
     fn relation_id(&self, relation: i64) -> PyResult<String> {
-        Ok(self.inner.relation_id(self.relation(relation)?).unwrap_or("").to_string())
+        Ok(self
+            .inner
+            .relation_id(self.relation(relation)?)
+            .unwrap_or("")
+            .to_string())
     }
 
     fn relation_label(&self, relation: i64) -> PyResult<Option<String>> {
-        Ok(self.inner.relation_label(self.relation(relation)?).map(str::to_string))
+        Ok(self
+            .inner
+            .relation_label(self.relation(relation)?)
+            .map(str::to_string))
     }
 
     /// The label of a relation, or its id when it has none.
     fn relation_name(&self, relation: i64) -> PyResult<String> {
-        Ok(self.inner.relation_name(self.relation(relation)?).to_string())
+        Ok(self
+            .inner
+            .relation_name(self.relation(relation)?)
+            .to_string())
     }
 
     /// The index of a relation given its id or label.
     fn relation_index(&self, relation: &str) -> PyResult<u16> {
         self.inner
             .relation_index(relation)
-            .ok_or_else(|| kale_core::KaleError::InvalidArgument(format!("unknown relation {relation:?}")))
+            .ok_or_else(|| {
+                kale_core::KaleError::InvalidArgument(format!("unknown relation {relation:?}"))
+            })
             .py()
     }
 
     /// `(neighbours, relations, outgoing)` as numpy arrays: for "both", the out-edges
     /// come first, each group sorted by (relation, neighbour).
     #[pyo3(signature = (node, direction = "out", relation = None))]
-    fn neighbours<'py>(&self, py: Python<'py>, node: i64, direction: &str, relation: Option<i64>) -> PyResult<Neighbours<'py>> {
+    fn neighbours<'py>(
+        &self,
+        py: Python<'py>,
+        node: i64,
+        direction: &str,
+        relation: Option<i64>,
+    ) -> PyResult<Neighbours<'py>> {
         let n = self.node(node)?;
         let relation = relation.map(|r| self.relation(r)).transpose()?;
         let (mut nodes, mut rels, mut outgoing) = (Vec::new(), Vec::new(), Vec::new());
@@ -158,13 +192,20 @@ impl PyGraph {
             rels.extend_from_slice(rs);
             outgoing.extend(std::iter::repeat_n(dir == Dir::Out, ns.len()));
         }
-        Ok((PyArray1::from_vec(py, nodes), PyArray1::from_vec(py, rels), PyArray1::from_vec(py, outgoing)))
+        Ok((
+            PyArray1::from_vec(py, nodes),
+            PyArray1::from_vec(py, rels),
+            PyArray1::from_vec(py, outgoing),
+        ))
     }
 
     #[pyo3(signature = (node, direction = "both"))]
     fn degree(&self, node: i64, direction: &str) -> PyResult<u64> {
         let n = self.node(node)?;
-        Ok(directions(direction)?.iter().map(|&d| self.inner.neighbours(n, d).0.len() as u64).sum())
+        Ok(directions(direction)?
+            .iter()
+            .map(|&d| self.inner.neighbours(n, d).0.len() as u64)
+            .sum())
     }
 
     /// How many edges each relation has, indexed by relation.
@@ -186,11 +227,21 @@ impl PyGraph {
 
     /// The degree of every node as a numpy array.
     #[pyo3(signature = (direction = "both"))]
-    fn degrees<'py>(&self, py: Python<'py>, direction: &str) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    fn degrees<'py>(
+        &self,
+        py: Python<'py>,
+        direction: &str,
+    ) -> PyResult<Bound<'py, PyArray1<u64>>> {
         let dirs = directions(direction)?;
         let g = &self.inner;
         let out = py.detach(|| {
-            (0..g.node_count()).map(|n| dirs.iter().map(|&d| g.neighbours(n, d).0.len() as u64).sum()).collect::<Vec<u64>>()
+            (0..g.node_count())
+                .map(|n| {
+                    dirs.iter()
+                        .map(|&d| g.neighbours(n, d).0.len() as u64)
+                        .sum()
+                })
+                .collect::<Vec<u64>>()
         });
         let array = PyArray1::from_vec(py, out);
         array.readwrite().make_nonwriteable();

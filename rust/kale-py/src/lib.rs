@@ -25,26 +25,62 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// and returns its manifest as JSON. Ctrl-C stops the build and removes its partial output.
 #[pyfunction]
 #[pyo3(signature = (source_json, out, *, memory, on_error = "fail", progress = true, overwrite = false))]
-fn build(py: Python<'_>, source_json: &str, out: PathBuf, memory: u64, on_error: &str, progress: bool, overwrite: bool) -> PyResult<String> {
-    let source: Source = serde_json::from_str(source_json).map_err(|e| PyValueError::new_err(format!("bad source description: {e}")))?;
+fn build(
+    py: Python<'_>,
+    source_json: &str,
+    out: PathBuf,
+    memory: u64,
+    on_error: &str,
+    progress: bool,
+    overwrite: bool,
+) -> PyResult<String> {
+    let source: Source = serde_json::from_str(source_json)
+        .map_err(|e| PyValueError::new_err(format!("bad source description: {e}")))?;
     let on_error = match on_error {
         "fail" => OnError::Fail,
         "skip" => OnError::Skip,
-        other => return Err(PyValueError::new_err(format!("on_error must be 'fail' or 'skip', not {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "on_error must be 'fail' or 'skip', not {other:?}"
+            )))
+        }
     };
-    let options = BuildOptions { memory, on_error, progress, overwrite };
+    let options = BuildOptions {
+        memory,
+        on_error,
+        progress,
+        overwrite,
+    };
     // The build runs without the GIL; every few thousand lines it takes the GIL back
     // briefly to see whether Ctrl-C was pressed.
     let cancel = || Python::attach(|py| py.check_signals().is_err());
-    let manifest = py.detach(|| kale_core::build(&source, &out, &options, &cancel)).py()?;
+    let manifest = py
+        .detach(|| kale_core::build(&source, &out, &options, &cancel))
+        .py()?;
     serde_json::to_string(&manifest).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 /// Writes a Wikidata-shaped random graph as TSV triples (see kale_core::generate).
 #[pyfunction]
 #[pyo3(signature = (out, *, nodes, edges, relations = 2000, hubs = 5, hub_share = 0.08, seed = 0))]
-fn generate(py: Python<'_>, out: PathBuf, nodes: u64, edges: u64, relations: u64, hubs: u64, hub_share: f64, seed: u64) -> PyResult<()> {
-    let options = GenerateOptions { nodes, edges, relations, hubs, hub_share, seed };
+fn generate(
+    py: Python<'_>,
+    out: PathBuf,
+    nodes: u64,
+    edges: u64,
+    relations: u64,
+    hubs: u64,
+    hub_share: f64,
+    seed: u64,
+) -> PyResult<()> {
+    let options = GenerateOptions {
+        nodes,
+        edges,
+        relations,
+        hubs,
+        hub_share,
+        seed,
+    };
     py.detach(|| generate_graph(&out, &options)).py()
 }
 

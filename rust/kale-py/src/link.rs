@@ -4,15 +4,18 @@
 use std::cell::RefCell;
 use std::time::Instant;
 
-use kale_core::link::{index_graph, link_group, AliasIndex, ExceptionSource, Exceptions, IndexOptions, LinkOptions, Match, Name, Scratch, Text};
+use kale_core::link::{
+    index_graph, link_group, AliasIndex, ExceptionSource, Exceptions, IndexOptions, LinkOptions,
+    Match, Name, Scratch, Text,
+};
 use kale_core::KaleError;
 use numpy::PyArray1;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyList, PySlice, PyString};
-use rustc_hash::FxHashMap;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::errors::IntoPyResult;
 use crate::graph::PyGraph;
@@ -57,12 +60,23 @@ fn texts_of(texts: &Bound<'_, PyAny>) -> PyResult<Vec<PyText>> {
     let mut out = Vec::new();
     for (i, item) in texts.try_iter()?.enumerate() {
         let item = item?;
-        let s = item.cast::<PyString>().map_err(|_| PyTypeError::new_err(format!("text {i} is a {}, not a str", item.get_type().name().map(|n| n.to_string()).unwrap_or_default())))?;
+        let s = item.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "text {i} is a {}, not a str",
+                item.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
         out.push(match PyBackedStr::try_from(s.clone()) {
             Ok(s) => PyText::Borrowed(s),
             Err(_) => {
                 let bytes = s.call_method1("encode", ("utf-8", "surrogatepass"))?;
-                PyText::Owned(one_replacement_per_surrogate(bytes.extract::<&[u8]>()?), s.clone().unbind())
+                PyText::Owned(
+                    one_replacement_per_surrogate(bytes.extract::<&[u8]>()?),
+                    s.clone().unbind(),
+                )
             }
         });
     }
@@ -112,9 +126,16 @@ fn with_scratch<T>(f: impl FnOnce(&mut Scratch, &mut Vec<Match>) -> T) -> T {
     })
 }
 
-fn pool_run<T: Send>(threads: Option<usize>, run: impl FnOnce() -> T + Send) -> kale_core::Result<T> {
+fn pool_run<T: Send>(
+    threads: Option<usize>,
+    run: impl FnOnce() -> T + Send,
+) -> kale_core::Result<T> {
     match threads {
-        Some(n) => rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build().map_err(|e| KaleError::invalid(e.to_string())).map(|pool| pool.install(run)),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .map_err(|e| KaleError::invalid(e.to_string()))
+            .map(|pool| pool.install(run)),
         None => Ok(run()),
     }
 }
@@ -167,16 +188,40 @@ impl PyLinker {
     #[staticmethod]
     #[pyo3(signature = (graph, *, priors = None, exceptions = "auto", min_chars = 2, max_words = 16, stop_words = true, inflection = true, label_boost = 2.0))]
     #[allow(clippy::too_many_arguments)]
-    fn _from_graph(py: Python<'_>, graph: Py<PyGraph>, priors: Option<Vec<f32>>, exceptions: &str, min_chars: usize, max_words: usize, stop_words: bool, inflection: bool, label_boost: f32) -> PyResult<Self> {
+    fn _from_graph(
+        py: Python<'_>,
+        graph: Py<PyGraph>,
+        priors: Option<Vec<f32>>,
+        exceptions: &str,
+        min_chars: usize,
+        max_words: usize,
+        stop_words: bool,
+        inflection: bool,
+        label_boost: f32,
+    ) -> PyResult<Self> {
         if !(label_boost.is_finite() && label_boost > 0.0) {
-            return Err(PyValueError::new_err(format!("label_boost must be a positive number, not {label_boost}")));
+            return Err(PyValueError::new_err(format!(
+                "label_boost must be a positive number, not {label_boost}"
+            )));
         }
-        let opts = IndexOptions { min_chars, max_words, stop_words, inflection, label_boost };
+        let opts = IndexOptions {
+            min_chars,
+            max_words,
+            stop_words,
+            inflection,
+            label_boost,
+        };
         let source = exception_source(exceptions);
         let g = &graph.get().inner;
         let started = Instant::now();
-        let index = py.detach(|| index_graph(g, &opts, &source, priors.as_deref())).py()?;
-        Ok(PyLinker { index, graph: Some(graph), seconds: started.elapsed().as_secs_f64() })
+        let index = py
+            .detach(|| index_graph(g, &opts, &source, priors.as_deref()))
+            .py()?;
+        Ok(PyLinker {
+            index,
+            graph: Some(graph),
+            seconds: started.elapsed().as_secs_f64(),
+        })
     }
 
     /// Builds an index from plain names: `nodes[i]` is the entity `names[i]` names
@@ -198,10 +243,20 @@ impl PyLinker {
         let names = texts_of(names)?;
         if let Some(n) = &nodes {
             if n.len() != names.len() {
-                return Err(PyValueError::new_err(format!("nodes has {} values for {} names", n.len(), names.len())));
+                return Err(PyValueError::new_err(format!(
+                    "nodes has {} values for {} names",
+                    n.len(),
+                    names.len()
+                )));
             }
         }
-        let opts = IndexOptions { min_chars, max_words, stop_words, inflection, label_boost: 1.0 };
+        let opts = IndexOptions {
+            min_chars,
+            max_words,
+            stop_words,
+            inflection,
+            label_boost: 1.0,
+        };
         let source = exception_source(exceptions);
         let started = Instant::now();
         let index = py
@@ -210,13 +265,25 @@ impl PyLinker {
                 let list: Vec<Name> = names
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| Name { text: t.as_str(), node: nodes.as_ref().map_or(i as u32, |n| n[i]), is_label: true })
+                    .map(|(i, t)| Name {
+                        text: t.as_str(),
+                        node: nodes.as_ref().map_or(i as u32, |n| n[i]),
+                        is_label: true,
+                    })
                     .collect();
-                let prior = |n: u32| priors.as_ref().map_or(1.0, |p| p.get(n as usize).copied().unwrap_or(0.0));
+                let prior = |n: u32| {
+                    priors
+                        .as_ref()
+                        .map_or(1.0, |p| p.get(n as usize).copied().unwrap_or(0.0))
+                };
                 Ok(AliasIndex::build(&list, &prior, exc, &opts))
             })
             .py()?;
-        Ok(PyLinker { index, graph: None, seconds: started.elapsed().as_secs_f64() })
+        Ok(PyLinker {
+            index,
+            graph: None,
+            seconds: started.elapsed().as_secs_f64(),
+        })
     }
 
     /// Links texts in groups of `group` consecutive texts (context re-ranking sees a
@@ -240,34 +307,65 @@ impl PyLinker {
     ) -> PyResult<Columns<'py>> {
         let texts = texts_of(texts)?;
         if whole.is_empty() || group == 0 {
-            return Err(PyValueError::new_err("whole must hold at least one flag and group must be positive"));
+            return Err(PyValueError::new_err(
+                "whole must hold at least one flag and group must be positive",
+            ));
         }
         if !(0.0..=1.0).contains(&context_weight) {
-            return Err(PyValueError::new_err(format!("context_weight must lie in [0, 1], not {context_weight}")));
+            return Err(PyValueError::new_err(format!(
+                "context_weight must lie in [0, 1], not {context_weight}"
+            )));
         }
-        let opts = LinkOptions { top_k, context, context_weight };
+        let opts = LinkOptions {
+            top_k,
+            context,
+            context_weight,
+        };
         let index = &self.index;
         let graph = self.graph.as_ref().map(|g| &g.get().inner);
         let run = || {
-            let groups: Vec<Vec<Text>> = texts.chunks(group).enumerate().map(|(gi, c)| c.iter().enumerate().map(|(k, t)| Text { text: t.as_str(), whole: whole[(gi * group + k) % whole.len()] }).collect()).collect();
-            groups.par_iter().map(|g| with_scratch(|s, _| link_group(index, graph, g, &opts, s))).collect::<Vec<_>>()
+            let groups: Vec<Vec<Text>> = texts
+                .chunks(group)
+                .enumerate()
+                .map(|(gi, c)| {
+                    c.iter()
+                        .enumerate()
+                        .map(|(k, t)| Text {
+                            text: t.as_str(),
+                            whole: whole[(gi * group + k) % whole.len()],
+                        })
+                        .collect()
+                })
+                .collect();
+            groups
+                .par_iter()
+                .map(|g| with_scratch(|s, _| link_group(index, graph, g, &opts, s)))
+                .collect::<Vec<_>>()
         };
         let linked = py.detach(|| pool_run(threads, run)).py()?;
-        let (mut row, mut start, mut end, mut alias) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut row, mut start, mut end, mut alias) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut offsets, mut nodes, mut scores) = (vec![0u32], Vec::new(), Vec::new());
         // Each distinct alias once: a frame's alias column is gathered from them.
         let mut alias_ids: FxHashMap<u32, u32> = FxHashMap::default();
         let mut aliases: Vec<String> = Vec::new();
         let mut strings: Vec<Bound<'py, PyString>> = Vec::new();
         for (i, found) in linked.into_iter().flatten().enumerate() {
-            let mut cursor = Cursor { text: texts.get(i).map_or("", |t| t.as_str()), cp: 0, byte: 0 };
+            let mut cursor = Cursor {
+                text: texts.get(i).map_or("", |t| t.as_str()),
+                cp: 0,
+                byte: 0,
+            };
             for m in found {
                 row.push(i as u32);
                 start.push(m.start as u64);
                 end.push(m.end as u64);
                 if mentions {
                     strings.push(match texts.get(i) {
-                        Some(PyText::Owned(_, original)) => original.bind(py).get_item(PySlice::new(py, m.start as isize, m.end as isize, 1))?.cast_into::<PyString>()?,
+                        Some(PyText::Owned(_, original)) => original
+                            .bind(py)
+                            .get_item(PySlice::new(py, m.start as isize, m.end as isize, 1))?
+                            .cast_into::<PyString>()?,
                         _ => {
                             let (a, b) = (cursor.byte_at(m.start), cursor.byte_at(m.end));
                             PyString::new(py, cursor.text.get(a..b).unwrap_or(""))
@@ -296,13 +394,22 @@ impl PyLinker {
             PyArray1::from_vec(py, offsets),
             PyArray1::from_vec(py, nodes),
             PyArray1::from_vec(py, scores),
-            if mentions { Some(PyList::new(py, strings)?) } else { None },
+            if mentions {
+                Some(PyList::new(py, strings)?)
+            } else {
+                None
+            },
         ))
     }
 
     /// Counts matches only (no candidates, no Python objects): for benchmarks.
     #[pyo3(signature = (texts, *, threads = None))]
-    fn _count(&self, py: Python<'_>, texts: &Bound<'_, PyAny>, threads: Option<usize>) -> PyResult<u64> {
+    fn _count(
+        &self,
+        py: Python<'_>,
+        texts: &Bound<'_, PyAny>,
+        threads: Option<usize>,
+    ) -> PyResult<u64> {
         let texts = texts_of(texts)?;
         let index = &self.index;
         let run = || {
@@ -323,7 +430,10 @@ impl PyLinker {
     #[staticmethod]
     fn normalise(text: &Bound<'_, PyAny>) -> PyResult<String> {
         let texts = texts_of(pyo3::types::PyList::new(text.py(), [text])?.as_any())?;
-        Ok(texts.first().map(|t| kale_core::link::normalise::normalise(t.as_str())).unwrap_or_default())
+        Ok(texts
+            .first()
+            .map(|t| kale_core::link::normalise::normalise(t.as_str()))
+            .unwrap_or_default())
     }
 
     /// The candidates of a normalised alias key, best first: (node, prior) pairs.

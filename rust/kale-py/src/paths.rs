@@ -52,18 +52,34 @@ impl PyGraph {
     fn relation_ref(&self, item: &Bound<'_, PyAny>, what: &str) -> PyResult<u16> {
         if let Ok(name) = item.cast::<PyString>() {
             let name = name.to_cow()?;
-            return self.inner.relation_index(&name).ok_or_else(|| invalid(format!("{what}: unknown relation '{name}'")));
+            return self
+                .inner
+                .relation_index(&name)
+                .ok_or_else(|| invalid(format!("{what}: unknown relation '{name}'")));
         }
-        let index: i64 = item.extract().map_err(|_| invalid(format!("{what}: expected relation indices, ids or labels, got {}", type_name(item))))?;
+        let index: i64 = item.extract().map_err(|_| {
+            invalid(format!(
+                "{what}: expected relation indices, ids or labels, got {}",
+                type_name(item)
+            ))
+        })?;
         match u16::try_from(index) {
             Ok(r) if r < self.inner.relation_count() => Ok(r),
-            _ => Err(invalid(format!("{what}: relation index {index} is out of range (the graph has {} relations)", self.inner.relation_count()))),
+            _ => Err(invalid(format!(
+                "{what}: relation index {index} is out of range (the graph has {} relations)",
+                self.inner.relation_count()
+            ))),
         }
     }
 
     fn relation_set(&self, value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u16>> {
         let mut out = Vec::new();
-        for item in value.try_iter().map_err(|_| invalid(format!("{what}: expected a list of relations, got {}", type_name(value))))? {
+        for item in value.try_iter().map_err(|_| {
+            invalid(format!(
+                "{what}: expected a list of relations, got {}",
+                type_name(value)
+            ))
+        })? {
             out.push(self.relation_ref(&item?, what)?);
         }
         out.sort_unstable();
@@ -75,16 +91,30 @@ impl PyGraph {
         if let Ok(name) = item.cast::<PyString>() {
             return self.inner.resolve(&name.to_cow()?).py();
         }
-        let index: i64 = item.extract().map_err(|_| invalid(format!("{}: expected node indices, ids or labels, got {}", what(), type_name(item))))?;
+        let index: i64 = item.extract().map_err(|_| {
+            invalid(format!(
+                "{}: expected node indices, ids or labels, got {}",
+                what(),
+                type_name(item)
+            ))
+        })?;
         match u32::try_from(index) {
             Ok(n) if n < self.inner.node_count() => Ok(n),
-            _ => Err(invalid(format!("{}: node index {index} is out of range (the graph has {} nodes)", what(), self.inner.node_count()))),
+            _ => Err(invalid(format!(
+                "{}: node index {index} is out of range (the graph has {} nodes)",
+                what(),
+                self.inner.node_count()
+            ))),
         }
     }
 
     /// Node indices from an index, an id/label/alias, or an iterable of those.
     /// `what` names the argument in errors; made only when there is one (batches are hot).
-    fn entity_set(&self, value: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Vec<u32>> {
+    fn entity_set(
+        &self,
+        value: &Bound<'_, PyAny>,
+        what: &dyn Fn() -> String,
+    ) -> PyResult<Vec<u32>> {
         if let Ok(index) = value.extract::<u32>() {
             if index < self.inner.node_count() {
                 return Ok(vec![index]); // the common case, kept cheap for per-query loops
@@ -94,11 +124,20 @@ impl PyGraph {
             return Ok(vec![self.entity(value, what)?]);
         }
         let mut out = Vec::new();
-        for item in value.try_iter().map_err(|_| invalid(format!("{}: expected node indices, ids or labels, got {}", what(), type_name(value))))? {
+        for item in value.try_iter().map_err(|_| {
+            invalid(format!(
+                "{}: expected node indices, ids or labels, got {}",
+                what(),
+                type_name(value)
+            ))
+        })? {
             out.push(self.entity(&item?, what)?);
         }
         if out.is_empty() {
-            return Err(invalid(format!("{} is empty: a search needs at least one source and one target", what())));
+            return Err(invalid(format!(
+                "{} is empty: a search needs at least one source and one target",
+                what()
+            )));
         }
         Ok(out)
     }
@@ -111,17 +150,40 @@ impl PyGraph {
             if kwargs.len() > 1 {
                 return Err(invalid("give options= or keyword options, not both".into()));
             }
-            return Ok(given.cast::<PyPathOptions>().map_err(|_| invalid(format!("options= expects a PathOptions from Graph.path_options, got {}", type_name(&given))))?.get().inner.clone());
+            return Ok(given
+                .cast::<PyPathOptions>()
+                .map_err(|_| {
+                    invalid(format!(
+                        "options= expects a PathOptions from Graph.path_options, got {}",
+                        type_name(&given)
+                    ))
+                })?
+                .get()
+                .inner
+                .clone());
         }
         let (mut allow, mut deny) = (None, Vec::new());
         for (key, value) in kwargs.iter() {
             let key = key.cast_into::<PyString>()?;
-            let int = |what: &str| -> PyResult<u64> { value.extract::<u64>().map_err(|_| invalid(format!("{what} must be a non-negative integer, not {}", value.repr().map(|r| r.to_string()).unwrap_or_default()))) };
+            let int = |what: &str| -> PyResult<u64> {
+                value.extract::<u64>().map_err(|_| {
+                    invalid(format!(
+                        "{what} must be a non-negative integer, not {}",
+                        value.repr().map(|r| r.to_string()).unwrap_or_default()
+                    ))
+                })
+            };
             match key.to_str()? {
                 "method" => {
-                    let m = value.cast::<PyString>().map_err(|_| invalid("method must be a string".into()))?;
+                    let m = value
+                        .cast::<PyString>()
+                        .map_err(|_| invalid("method must be a string".into()))?;
                     let m = m.to_str()?;
-                    o.method = m.parse::<Method>().map_err(|_| invalid(format!("method must be one of shortest, k_shortest, astar, not '{m}'")))?;
+                    o.method = m.parse::<Method>().map_err(|_| {
+                        invalid(format!(
+                            "method must be one of shortest, k_shortest, astar, not '{m}'"
+                        ))
+                    })?;
                 }
                 "max_hops" => o.max_hops = int("max_hops")?.min(u32::MAX as u64) as u32,
                 "max_paths" => o.max_paths = int("max_paths")? as usize,
@@ -130,25 +192,62 @@ impl PyGraph {
                     o.timeout = match value.extract::<Option<f64>>() {
                         Ok(None) => None,
                         Ok(Some(t)) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
-                        _ => return Err(invalid(format!("timeout must be a positive number of seconds or None, not {}", value.repr()?))),
+                        _ => {
+                            return Err(invalid(format!(
+                                "timeout must be a positive number of seconds or None, not {}",
+                                value.repr()?
+                            )))
+                        }
                     }
                 }
                 "directed" => o.filter.directed = value.is_truthy()?,
-                "relations" => allow = if value.is_none() { None } else { Some(self.relation_set(&value, "relations")?) },
-                "exclude_relations" => deny = if value.is_none() { Vec::new() } else { self.relation_set(&value, "exclude_relations")? },
-                "hub_cap" => o.filter.hub_cap = if value.is_none() { None } else { Some(int("hub_cap")?) },
+                "relations" => {
+                    allow = if value.is_none() {
+                        None
+                    } else {
+                        Some(self.relation_set(&value, "relations")?)
+                    }
+                }
+                "exclude_relations" => {
+                    deny = if value.is_none() {
+                        Vec::new()
+                    } else {
+                        self.relation_set(&value, "exclude_relations")?
+                    }
+                }
+                "hub_cap" => {
+                    o.filter.hub_cap = if value.is_none() {
+                        None
+                    } else {
+                        Some(int("hub_cap")?)
+                    }
+                }
                 "anchors" => o.anchors = int("anchors")? as usize,
                 "anchor_hops" => o.anchor_hops = int("anchor_hops")?.min(u32::MAX as u64) as u32,
                 "anchor_depth" => o.anchor_depth = int("anchor_depth")?.min(u32::MAX as u64) as u32,
-                "target_depth" => o.target_depth = if value.is_none() { None } else { Some(int("target_depth")?.min(u32::MAX as u64) as u32) },
+                "target_depth" => {
+                    o.target_depth = if value.is_none() {
+                        None
+                    } else {
+                        Some(int("target_depth")?.min(u32::MAX as u64) as u32)
+                    }
+                }
                 "seed" => o.seed = int("seed")?,
-                other => return Err(invalid(format!("unknown search option '{other}'; known: {OPTIONS}"))),
+                other => {
+                    return Err(invalid(format!(
+                        "unknown search option '{other}'; known: {OPTIONS}"
+                    )))
+                }
             }
         }
         if o.anchors == 0 && o.method == Method::AStar {
             return Err(invalid("astar needs at least one anchor".into()));
         }
-        o.filter = Filter { allow, deny, ..o.filter };
+        o.filter = Filter {
+            allow,
+            deny,
+            ..o.filter
+        };
         Ok(o)
     }
 }
@@ -157,21 +256,38 @@ impl PyGraph {
 /// the pool's threads keep their search scratch (kale_core's per-thread marks).
 fn pool(threads: usize) -> kale_core::Result<Arc<rayon::ThreadPool>> {
     static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-    let mut pools = POOLS.get_or_init(Default::default).lock().map_err(|_| KaleError::invalid("a thread pool panicked"))?;
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .map_err(|_| KaleError::invalid("a thread pool panicked"))?;
     if let Some(p) = pools.get(&threads) {
         return Ok(p.clone());
     }
-    let p = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| KaleError::invalid(e.to_string()))?);
+    let p = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| KaleError::invalid(e.to_string()))?,
+    );
     pools.insert(threads, p.clone());
     Ok(p)
 }
 
 fn type_name(value: &Bound<'_, PyAny>) -> String {
-    value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+    value
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
 }
 
 fn result(r: SearchResult, sources: Vec<u32>, targets: Vec<u32>) -> PyPathResult {
-    PyPathResult { result: r, paths: PyOnceLock::new(), sources, targets }
+    PyPathResult {
+        result: r,
+        paths: PyOnceLock::new(),
+        sources,
+        targets,
+    }
 }
 
 #[pymethods]
@@ -188,9 +304,18 @@ impl PyGraph {
     /// (4), anchor_hops (2), anchor_depth (3), target_depth (None: half of max_hops;
     /// 0: the paper's bound alone), seed (0). Or options=PathOptions.
     #[pyo3(signature = (sources, targets, **options))]
-    fn paths(&self, py: Python<'_>, sources: &Bound<'_, PyAny>, targets: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyDict>>) -> PyResult<PyPathResult> {
+    fn paths(
+        &self,
+        py: Python<'_>,
+        sources: &Bound<'_, PyAny>,
+        targets: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyPathResult> {
         let o = self.search_options(options)?;
-        let (s, t) = (self.entity_set(sources, &|| "sources".into())?, self.entity_set(targets, &|| "targets".into())?);
+        let (s, t) = (
+            self.entity_set(sources, &|| "sources".into())?,
+            self.entity_set(targets, &|| "targets".into())?,
+        );
         let g = &self.inner;
         let r = py.detach(|| search(g, &s, &t, &o)).py()?;
         Ok(result(r, s, t))
@@ -198,33 +323,63 @@ impl PyGraph {
 
     /// `paths` for many (sources, targets) pairs on parallel threads, without the GIL.
     #[pyo3(signature = (queries, *, threads = None, **options))]
-    fn paths_batch(&self, py: Python<'_>, queries: &Bound<'_, PyAny>, threads: Option<usize>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<PyPathResult>> {
+    fn paths_batch(
+        &self,
+        py: Python<'_>,
+        queries: &Bound<'_, PyAny>,
+        threads: Option<usize>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<PyPathResult>> {
         let o = self.search_options(options)?;
         let mut resolved = Vec::new();
         for (i, q) in queries.try_iter()?.enumerate() {
             let q = q?;
-            let (s, t): (Bound<'_, PyAny>, Bound<'_, PyAny>) = q.extract().map_err(|_| invalid(format!("queries[{i}]: expected a (sources, targets) pair, got {}", type_name(&q))))?;
-            resolved.push((self.entity_set(&s, &|| format!("queries[{i}] sources"))?, self.entity_set(&t, &|| format!("queries[{i}] targets"))?));
+            let (s, t): (Bound<'_, PyAny>, Bound<'_, PyAny>) = q.extract().map_err(|_| {
+                invalid(format!(
+                    "queries[{i}]: expected a (sources, targets) pair, got {}",
+                    type_name(&q)
+                ))
+            })?;
+            resolved.push((
+                self.entity_set(&s, &|| format!("queries[{i}] sources"))?,
+                self.entity_set(&t, &|| format!("queries[{i}] targets"))?,
+            ));
         }
         let g = &self.inner;
-        let run = || resolved.par_iter().map(|(s, t)| search(g, s, t, &o)).collect::<kale_core::Result<Vec<_>>>();
+        let run = || {
+            resolved
+                .par_iter()
+                .map(|(s, t)| search(g, s, t, &o))
+                .collect::<kale_core::Result<Vec<_>>>()
+        };
         let results = py
             .detach(|| match threads {
                 Some(n) => pool(n.max(1)).and_then(|pool| pool.install(run)),
                 None => run(),
             })
             .py()?;
-        Ok(results.into_iter().zip(resolved).map(|(r, (s, t))| result(r, s, t)).collect())
+        Ok(results
+            .into_iter()
+            .zip(resolved)
+            .map(|(r, (s, t))| result(r, s, t))
+            .collect())
     }
 
     /// Reusable options for `paths(..., options=...)`; relations may be ids or labels.
     #[pyo3(signature = (**options))]
     fn path_options(&self, options: Option<&Bound<'_, PyDict>>) -> PyResult<PyPathOptions> {
-        Ok(PyPathOptions { inner: self.search_options(options)? })
+        Ok(PyPathOptions {
+            inner: self.search_options(options)?,
+        })
     }
 
     /// The A* heuristic h(node) for each node (for tests of its admissibility).
-    fn _astar_heuristic(&self, targets: Vec<u32>, nodes: Vec<u32>, options: &PyPathOptions) -> Vec<u32> {
+    fn _astar_heuristic(
+        &self,
+        targets: Vec<u32>,
+        nodes: Vec<u32>,
+        options: &PyPathOptions,
+    ) -> Vec<u32> {
         kale_core::paths::heuristic_for_test(&self.inner, &targets, &nodes, &options.inner)
     }
 }
@@ -234,9 +389,19 @@ impl PyPath {
     #[new]
     fn new(nodes: Vec<u32>, relations: Vec<u16>, forward: Vec<bool>) -> PyResult<Self> {
         if nodes.len() != relations.len() + 1 || relations.len() != forward.len() {
-            return Err(invalid(format!("a path of {} nodes needs {} relations and directions", nodes.len(), nodes.len().saturating_sub(1))));
+            return Err(invalid(format!(
+                "a path of {} nodes needs {} relations and directions",
+                nodes.len(),
+                nodes.len().saturating_sub(1)
+            )));
         }
-        Ok(PyPath { inner: Path { nodes, relations, forward } })
+        Ok(PyPath {
+            inner: Path {
+                nodes,
+                relations,
+                forward,
+            },
+        })
     }
 
     #[getter]
@@ -263,7 +428,15 @@ impl PyPath {
     /// The path's edges as (head, relation, tail) in the graph's own direction.
     fn triples(&self) -> Vec<(u32, u16, u32)> {
         let p = &self.inner;
-        (0..p.hops()).map(|i| if p.forward[i] { (p.nodes[i], p.relations[i], p.nodes[i + 1]) } else { (p.nodes[i + 1], p.relations[i], p.nodes[i]) }).collect()
+        (0..p.hops())
+            .map(|i| {
+                if p.forward[i] {
+                    (p.nodes[i], p.relations[i], p.nodes[i + 1])
+                } else {
+                    (p.nodes[i + 1], p.relations[i], p.nodes[i])
+                }
+            })
+            .collect()
     }
 
     fn __hash__(&self) -> u64 {
@@ -273,12 +446,18 @@ impl PyPath {
     }
 
     fn __repr__(&self) -> String {
-        format!("Path(nodes={:?}, relations={:?}, forward={:?})", self.inner.nodes, self.inner.relations, self.inner.forward)
+        format!(
+            "Path(nodes={:?}, relations={:?}, forward={:?})",
+            self.inner.nodes, self.inner.relations, self.inner.forward
+        )
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, PathParts)> {
         let p = &slf.get().inner;
-        Ok((slf.get_type().into_any(), (p.nodes.clone(), p.relations.clone(), p.forward.clone())))
+        Ok((
+            slf.get_type().into_any(),
+            (p.nodes.clone(), p.relations.clone(), p.forward.clone()),
+        ))
     }
 }
 
@@ -286,9 +465,23 @@ impl PyPath {
 impl PyPathResult {
     #[new]
     #[pyo3(signature = (paths, truncated, reason, expanded, seconds, sources, targets))]
-    fn new(paths: Vec<PyRef<'_, PyPath>>, truncated: bool, reason: Option<String>, expanded: u64, seconds: f64, sources: Vec<u32>, targets: Vec<u32>) -> Self {
+    fn new(
+        paths: Vec<PyRef<'_, PyPath>>,
+        truncated: bool,
+        reason: Option<String>,
+        expanded: u64,
+        seconds: f64,
+        sources: Vec<u32>,
+        targets: Vec<u32>,
+    ) -> Self {
         let paths = paths.iter().map(|p| p.inner.clone()).collect();
-        let r = SearchResult { paths, truncated, reason, expanded, elapsed: Duration::from_secs_f64(seconds.max(0.0)) };
+        let r = SearchResult {
+            paths,
+            truncated,
+            reason,
+            expanded,
+            elapsed: Duration::from_secs_f64(seconds.max(0.0)),
+        };
         result(r, sources, targets)
     }
 
@@ -296,7 +489,12 @@ impl PyPathResult {
     #[getter]
     fn paths<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let tuple = self.paths.get_or_try_init(py, || {
-            let items = self.result.paths.iter().map(|p| Py::new(py, PyPath { inner: p.clone() })).collect::<PyResult<Vec<_>>>()?;
+            let items = self
+                .result
+                .paths
+                .iter()
+                .map(|p| Py::new(py, PyPath { inner: p.clone() }))
+                .collect::<PyResult<Vec<_>>>()?;
             PyTuple::new(py, items).map(Bound::unbind)
         })?;
         Ok(tuple.bind(py).clone())
@@ -348,15 +546,37 @@ impl PyPathResult {
     }
 
     fn __repr__(&self) -> String {
-        let reason = self.result.reason.as_deref().map_or("None".to_string(), |r| format!("'{r}'"));
-        let truncated = if self.result.truncated { "True" } else { "False" };
-        format!("PathResult({} paths, truncated={truncated}, reason={reason}, expanded={})", self.result.paths.len(), self.result.expanded)
+        let reason = self
+            .result
+            .reason
+            .as_deref()
+            .map_or("None".to_string(), |r| format!("'{r}'"));
+        let truncated = if self.result.truncated {
+            "True"
+        } else {
+            "False"
+        };
+        format!(
+            "PathResult({} paths, truncated={truncated}, reason={reason}, expanded={})",
+            self.result.paths.len(),
+            self.result.expanded
+        )
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let py = slf.py();
         let me = slf.get();
-        let args = (me.paths(py)?.to_list(), me.result.truncated, me.result.reason.clone(), me.result.expanded, me.seconds(), me.sources.clone(), me.targets.clone());
+        let args = (
+            me.paths(py)?.to_list(),
+            me.result.truncated,
+            me.result.reason.clone(),
+            me.result.expanded,
+            me.seconds(),
+            me.sources.clone(),
+            me.targets.clone(),
+        );
         Ok((slf.get_type().into_any(), args.into_pyobject(py)?))
     }
 }

@@ -110,7 +110,9 @@ impl<'a> Builder<'a> {
         let rel = self.relation(relation)?;
         let dst = self.node(tail)?;
         if self.edges.pushed() >= u32::MAX as u64 - 1 {
-            return Err(KaleError::invalid("more than 4,294,967,294 edges: the graph format's u32 edge index is full"));
+            return Err(KaleError::invalid(
+                "more than 4,294,967,294 edges: the graph format's u32 edge index is full",
+            ));
         }
         self.edges.push(Edge { src, rel, dst })
     }
@@ -122,9 +124,17 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         let node = self.node(node)?;
-        let len = u32::try_from(text.len()).map_err(|_| KaleError::invalid("a name longer than 4 GiB"))?;
+        let len = u32::try_from(text.len())
+            .map_err(|_| KaleError::invalid("a name longer than 4 GiB"))?;
         let seq = self.names.len() as u64;
-        self.names.push(NameRecord { node, kind, rank, seq, start: self.name_arena.len() as u64, len });
+        self.names.push(NameRecord {
+            node,
+            kind,
+            rank,
+            seq,
+            start: self.name_arena.len() as u64,
+            len,
+        });
         self.name_arena.push_str(text);
         Ok(())
     }
@@ -136,7 +146,8 @@ impl<'a> Builder<'a> {
             Some(old) if old.0 <= rank => {}
             Some(old) => *old = (rank, label.to_string()),
             None => {
-                self.relation_labels.insert(relation.to_string(), (rank, label.to_string()));
+                self.relation_labels
+                    .insert(relation.to_string(), (rank, label.to_string()));
             }
         }
         Ok(())
@@ -156,11 +167,16 @@ impl<'a> Builder<'a> {
     pub fn bad_line(&mut self, file: &Path, line: u64, message: impl Into<String>) -> Result<()> {
         let message = message.into();
         if self.on_error == OnError::Fail {
-            return Err(KaleError::Parse { file: file.to_path_buf(), line, message: format!("{message} (use on_error=skip to skip such lines)") });
+            return Err(KaleError::Parse {
+                file: file.to_path_buf(),
+                line,
+                message: format!("{message} (use on_error=skip to skip such lines)"),
+            });
         }
         self.bad_lines += 1;
         if self.bad_examples.len() < MAX_EXAMPLES {
-            self.bad_examples.push(format!("{}:{line}: {message}", file.display()));
+            self.bad_examples
+                .push(format!("{}:{line}: {message}", file.display()));
         }
         Ok(())
     }
@@ -169,7 +185,8 @@ impl<'a> Builder<'a> {
     pub fn tick(&mut self) -> Result<()> {
         self.ticks += 1;
         if self.ticks % TICK_EVERY == 0 {
-            self.progress.set_position(self.bytes_read.load(Ordering::Relaxed));
+            self.progress
+                .set_position(self.bytes_read.load(Ordering::Relaxed));
             if (self.cancel)() {
                 return Err(KaleError::Interrupted);
             }

@@ -24,7 +24,10 @@ impl<R: Read> Read for Counting<R> {
 
 pub fn open(path: &Path, count: &Arc<AtomicU64>) -> Result<Box<dyn BufRead>> {
     let file = File::open(path).at(path)?;
-    let raw = Counting { inner: BufReader::with_capacity(1 << 20, file), count: Arc::clone(count) };
+    let raw = Counting {
+        inner: BufReader::with_capacity(1 << 20, file),
+        count: Arc::clone(count),
+    };
     let name = path.to_string_lossy();
     let reader: Box<dyn Read> = if name.ends_with(".gz") {
         Box::new(flate2::read::MultiGzDecoder::new(raw))
@@ -51,12 +54,18 @@ pub fn for_each_line(
     let mut number = 0u64;
     loop {
         buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(|e| match e.kind() {
-            std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput | std::io::ErrorKind::UnexpectedEof => {
-                KaleError::Parse { file: path.to_path_buf(), line: number + 1, message: format!("cannot decompress: {e}") }
-            }
-            _ => KaleError::io(path, e),
-        })?;
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidData
+                | std::io::ErrorKind::InvalidInput
+                | std::io::ErrorKind::UnexpectedEof => KaleError::Parse {
+                    file: path.to_path_buf(),
+                    line: number + 1,
+                    message: format!("cannot decompress: {e}"),
+                },
+                _ => KaleError::io(path, e),
+            })?;
         if n == 0 {
             return Ok(());
         }
@@ -66,7 +75,10 @@ pub fn for_each_line(
         }
         match std::str::from_utf8(&buf) {
             Ok(line) => f(number, Ok(line))?,
-            Err(e) => f(number, Err(format!("not UTF-8 (byte {})", e.valid_up_to() + 1)))?,
+            Err(e) => f(
+                number,
+                Err(format!("not UTF-8 (byte {})", e.valid_up_to() + 1)),
+            )?,
         }
     }
 }

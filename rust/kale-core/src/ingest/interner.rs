@@ -48,7 +48,10 @@ impl Interner {
         let hash = xxh3_64(s.as_bytes());
         let arena = self.arena.as_bytes();
         let slot = self.table.find(hash, |slot| {
-            let (start, len) = ((slot.place & ((1 << 40) - 1)) as usize, (slot.place >> 40) as usize);
+            let (start, len) = (
+                (slot.place & ((1 << 40) - 1)) as usize,
+                (slot.place >> 40) as usize,
+            );
             slot.hash == hash as u32 && len == s.len() && &arena[start..start + len] == s.as_bytes()
         });
         slot.map(|slot| slot.index)
@@ -61,7 +64,9 @@ impl Interner {
             return Some(i);
         }
         let hash = xxh3_64(s.as_bytes());
-        let index = u32::try_from(self.ends.len()).ok().filter(|&i| i < u32::MAX)?;
+        let index = u32::try_from(self.ends.len())
+            .ok()
+            .filter(|&i| i < u32::MAX)?;
         let start = self.arena.len();
         if s.len() > MAX_LEN || start >= 1 << 40 {
             return None;
@@ -70,11 +75,22 @@ impl Interner {
         self.ends.push(self.arena.len() as u64);
         let arena = self.arena.as_bytes();
         let rehash = |slot: &Slot| {
-            let (start, len) = ((slot.place & ((1 << 40) - 1)) as usize, (slot.place >> 40) as usize);
+            let (start, len) = (
+                (slot.place & ((1 << 40) - 1)) as usize,
+                (slot.place >> 40) as usize,
+            );
             xxh3_64(&arena[start..start + len])
         };
         let place = start as u64 | ((s.len() as u64) << 40);
-        self.table.insert_unique(hash, Slot { place, index, hash: hash as u32 }, rehash);
+        self.table.insert_unique(
+            hash,
+            Slot {
+                place,
+                index,
+                hash: hash as u32,
+            },
+            rehash,
+        );
         Some(index)
     }
 
@@ -95,7 +111,10 @@ mod tests {
     fn interns_once_and_round_trips() {
         let mut interner = Interner::default();
         let words = ["Q42", "Q5", "Q42", "", "ünïcödé", "Q5"];
-        let ids: Vec<u32> = words.iter().map(|w| interner.intern(w).expect("room")).collect();
+        let ids: Vec<u32> = words
+            .iter()
+            .map(|w| interner.intern(w).expect("room"))
+            .collect();
         assert_eq!(ids, vec![0, 1, 0, 2, 3, 1]);
         for (w, id) in words.iter().zip(&ids) {
             assert_eq!(interner.get(*id), *w);

@@ -30,11 +30,20 @@ impl Source {
         match self {
             Source::Triples(s) => s.all_files().into_iter().cloned().collect(),
             Source::NTriples(s) => s.files.clone(),
-            Source::WordNet(s) => ["index.noun", "index.verb", "index.adj", "index.adv", "data.noun", "data.verb", "data.adj", "data.adv"]
-                .iter()
-                .map(|f| s.dir.join(f))
-                .filter(|p| p.is_file())
-                .collect(),
+            Source::WordNet(s) => [
+                "index.noun",
+                "index.verb",
+                "index.adj",
+                "index.adv",
+                "data.noun",
+                "data.verb",
+                "data.adj",
+                "data.adv",
+            ]
+            .iter()
+            .map(|f| s.dir.join(f))
+            .filter(|p| p.is_file())
+            .collect(),
         }
     }
 

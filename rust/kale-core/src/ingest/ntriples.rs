@@ -33,7 +33,11 @@ pub fn default_languages() -> Vec<String> {
 pub enum Term<'a> {
     Iri(&'a str),
     Blank(&'a str),
-    Literal { value: Cow<'a, str>, lang: Option<&'a str>, datatype: Option<&'a str> },
+    Literal {
+        value: Cow<'a, str>,
+        lang: Option<&'a str>,
+        datatype: Option<&'a str>,
+    },
 }
 
 /// Parses one N-Triples line; `Ok(None)` for blank lines and comments.
@@ -72,7 +76,9 @@ fn truncate(s: &str) -> &str {
 fn term<'a>(rest: &mut &'a str, what: &str) -> std::result::Result<Term<'a>, String> {
     let s = rest.trim_start();
     if let Some(body) = s.strip_prefix('<') {
-        let end = body.find('>').ok_or_else(|| format!("the {what} IRI has no closing '>'"))?;
+        let end = body
+            .find('>')
+            .ok_or_else(|| format!("the {what} IRI has no closing '>'"))?;
         let iri = &body[..end];
         if iri.contains([' ', '<', '"']) {
             return Err(format!("the {what} IRI contains a space, '<' or '\"'"));
@@ -94,19 +100,27 @@ fn term<'a>(rest: &mut &'a str, what: &str) -> std::result::Result<Term<'a>, Str
         let mut lang = None;
         let mut datatype = None;
         if let Some(t) = tail.strip_prefix('@') {
-            let end = t.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).unwrap_or(t.len());
+            let end = t
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .unwrap_or(t.len());
             if end == 0 {
                 return Err(format!("the {what} literal has an empty language tag"));
             }
             lang = Some(&t[..end]);
             tail = &t[end..];
         } else if let Some(t) = tail.strip_prefix("^^<") {
-            let end = t.find('>').ok_or_else(|| format!("the {what} datatype IRI has no closing '>'"))?;
+            let end = t
+                .find('>')
+                .ok_or_else(|| format!("the {what} datatype IRI has no closing '>'"))?;
             datatype = Some(&t[..end]);
             tail = &t[end + 1..];
         }
         *rest = tail;
-        return Ok(Term::Literal { value, lang, datatype });
+        return Ok(Term::Literal {
+            value,
+            lang,
+            datatype,
+        });
     }
     if s.is_empty() {
         return Err(format!("the line ends before the {what}"));
@@ -147,9 +161,14 @@ fn literal_body(body: &str) -> std::result::Result<(Cow<'_, str>, &str), String>
                     b'\\' => ('\\', 2),
                     b'u' | b'U' => {
                         let digits = if esc == b'u' { 4 } else { 8 };
-                        let hex = body.get(i + 2..i + 2 + digits).ok_or("has a short \\u escape")?;
-                        let code = u32::from_str_radix(hex, 16).map_err(|_| format!("has a bad escape \\{}{hex}", esc as char))?;
-                        let c = char::from_u32(code).ok_or_else(|| format!("escapes U+{code:X}, which is not a character"))?;
+                        let hex = body
+                            .get(i + 2..i + 2 + digits)
+                            .ok_or("has a short \\u escape")?;
+                        let code = u32::from_str_radix(hex, 16)
+                            .map_err(|_| format!("has a bad escape \\{}{hex}", esc as char))?;
+                        let c = char::from_u32(code).ok_or_else(|| {
+                            format!("escapes U+{code:X}, which is not a character")
+                        })?;
                         (c, 2 + digits)
                     }
                     other => return Err(format!("has an unknown escape \\{}", other as char)),
@@ -239,7 +258,8 @@ fn statement(b: &mut Builder, [s, p, o]: [Term; 3], languages: &[String]) -> Res
         b.skip("name that is not a literal");
         return Ok(());
     };
-    let Some(rank) = lang.and_then(|l| languages.iter().position(|x| x.eq_ignore_ascii_case(l))) else {
+    let Some(rank) = lang.and_then(|l| languages.iter().position(|x| x.eq_ignore_ascii_case(l)))
+    else {
         b.skip("name in another language");
         return Ok(());
     };
@@ -265,21 +285,52 @@ mod tests {
         let t = parse_line("<http://www.wikidata.org/entity/Q42> <http://www.wikidata.org/prop/direct/P31> <http://www.wikidata.org/entity/Q5> .").unwrap().unwrap();
         assert_eq!(t[2], Term::Iri("http://www.wikidata.org/entity/Q5"));
         let t = parse_line(r#"<http://www.wikidata.org/entity/Q42> <http://www.w3.org/2000/01/rdf-schema#label> "Douglas \"D\" Adams\u00E9"@en-gb ."#).unwrap().unwrap();
-        assert_eq!(t[2], Term::Literal { value: Cow::Owned("Douglas \"D\" Adamsé".into()), lang: Some("en-gb"), datatype: None });
-        let t = parse_line(r#"_:b1 <http://x/p> "5"^^<http://www.w3.org/2001/XMLSchema#integer> . # c"#).unwrap().unwrap();
+        assert_eq!(
+            t[2],
+            Term::Literal {
+                value: Cow::Owned("Douglas \"D\" Adamsé".into()),
+                lang: Some("en-gb"),
+                datatype: None
+            }
+        );
+        let t = parse_line(
+            r#"_:b1 <http://x/p> "5"^^<http://www.w3.org/2001/XMLSchema#integer> . # c"#,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(t[0], Term::Blank("b1"));
         assert!(parse_line("   # only a comment").unwrap().is_none());
         assert!(parse_line("").unwrap().is_none());
-        for bad in ["<a> <b> <c>", "<a> <b> \"x", "<a> \"b\" <c> .", "<a> <b> <c> . junk", "<a <b> <c> .", r#"<a> <b> "\q" ."#, r#"<a> <b> "\uD800" ."#] {
+        for bad in [
+            "<a> <b> <c>",
+            "<a> <b> \"x",
+            "<a> \"b\" <c> .",
+            "<a> <b> <c> . junk",
+            "<a <b> <c> .",
+            r#"<a> <b> "\q" ."#,
+            r#"<a> <b> "\uD800" ."#,
+        ] {
             assert!(parse_line(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn wikidata_ids() {
-        assert_eq!(wikidata_id("http://www.wikidata.org/entity/Q42", ENTITY, b'Q'), Some("Q42"));
-        assert_eq!(wikidata_id("http://www.wikidata.org/entity/L42", ENTITY, b'Q'), None);
-        assert_eq!(wikidata_id("http://www.wikidata.org/entity/Q", ENTITY, b'Q'), None);
-        assert_eq!(wikidata_id("http://www.wikidata.org/entity/Q4x", ENTITY, b'Q'), None);
+        assert_eq!(
+            wikidata_id("http://www.wikidata.org/entity/Q42", ENTITY, b'Q'),
+            Some("Q42")
+        );
+        assert_eq!(
+            wikidata_id("http://www.wikidata.org/entity/L42", ENTITY, b'Q'),
+            None
+        );
+        assert_eq!(
+            wikidata_id("http://www.wikidata.org/entity/Q", ENTITY, b'Q'),
+            None
+        );
+        assert_eq!(
+            wikidata_id("http://www.wikidata.org/entity/Q4x", ENTITY, b'Q'),
+            None
+        );
     }
 }

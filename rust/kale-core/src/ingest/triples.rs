@@ -30,7 +30,13 @@ pub struct TriplesSource {
 
 impl TriplesSource {
     pub fn all_files(&self) -> Vec<&PathBuf> {
-        self.triples.iter().chain(&self.labels).chain(&self.aliases).chain(&self.descriptions).chain(&self.relation_labels).collect()
+        self.triples
+            .iter()
+            .chain(&self.labels)
+            .chain(&self.aliases)
+            .chain(&self.descriptions)
+            .chain(&self.relation_labels)
+            .collect()
     }
 }
 
@@ -64,7 +70,13 @@ fn for_each_record(
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(line);
                 match e.kind() {
-                    csv::ErrorKind::Io(_) => return Err(KaleError::Parse { file: path.to_path_buf(), line, message: format!("cannot read: {e}") }),
+                    csv::ErrorKind::Io(_) => {
+                        return Err(KaleError::Parse {
+                            file: path.to_path_buf(),
+                            line,
+                            message: format!("cannot read: {e}"),
+                        })
+                    }
                     _ => {
                         b.bad_line(path, line, e.to_string())?;
                         continue;
@@ -93,10 +105,31 @@ fn for_each_record(
     }
 }
 
-fn nonempty_fields(b: &mut Builder, path: &Path, line: u64, fields: &[&str], what: &str, min: usize, max: usize) -> Result<bool> {
+fn nonempty_fields(
+    b: &mut Builder,
+    path: &Path,
+    line: u64,
+    fields: &[&str],
+    what: &str,
+    min: usize,
+    max: usize,
+) -> Result<bool> {
     if fields.len() < min || fields.len() > max {
-        let expected = if min == max { format!("{min}") } else if max == usize::MAX { format!("at least {min}") } else { format!("{min} to {max}") };
-        b.bad_line(path, line, format!("expected {expected} columns ({what}), found {}", fields.len()))?;
+        let expected = if min == max {
+            format!("{min}")
+        } else if max == usize::MAX {
+            format!("at least {min}")
+        } else {
+            format!("{min} to {max}")
+        };
+        b.bad_line(
+            path,
+            line,
+            format!(
+                "expected {expected} columns ({what}), found {}",
+                fields.len()
+            ),
+        )?;
         return Ok(false);
     }
     if let Some(i) = fields.iter().position(|f| f.is_empty()) {
@@ -115,7 +148,10 @@ pub fn read(b: &mut Builder, src: &TriplesSource) -> Result<()> {
             Ok(())
         })?;
     }
-    let name_files = [(&src.labels, NameKind::Label, "id, label"), (&src.descriptions, NameKind::Description, "id, description")];
+    let name_files = [
+        (&src.labels, NameKind::Label, "id, label"),
+        (&src.descriptions, NameKind::Description, "id, description"),
+    ];
     for (paths, kind, what) in name_files {
         for path in paths {
             for_each_record(b, path, src.header, |b, line, f| {
@@ -159,13 +195,23 @@ fn read_relation_labels_json(b: &mut Builder, path: &Path) -> Result<()> {
         message: format!("invalid JSON: {e}"),
     })?;
     let Some(object) = value.as_object() else {
-        return Err(KaleError::Parse { file: path.to_path_buf(), line: 1, message: "expected a JSON object {relation id: label}".into() });
+        return Err(KaleError::Parse {
+            file: path.to_path_buf(),
+            line: 1,
+            message: "expected a JSON object {relation id: label}".into(),
+        });
     };
     for (id, v) in object {
-        let label = v.as_str().or_else(|| v.get("label").and_then(|l| l.as_str()));
+        let label = v
+            .as_str()
+            .or_else(|| v.get("label").and_then(|l| l.as_str()));
         match label {
             Some(label) => b.relation_label(id, 0, label)?,
-            None => b.bad_line(path, 1, format!("relation {id:?}: expected a string or an object with a \"label\""))?,
+            None => b.bad_line(
+                path,
+                1,
+                format!("relation {id:?}: expected a string or an object with a \"label\""),
+            )?,
         }
     }
     Ok(())

@@ -101,7 +101,9 @@ fn read_index(b: &mut Builder, path: &Path) -> Result<FxHashMap<String, Vec<Stri
     }
     let mut reader = input::open(path, &b.bytes_read)?;
     input::for_each_line(path, &mut *reader, |number, line| {
-        let Ok(line) = line else { return b.bad_line(path, number, "not UTF-8") };
+        let Ok(line) = line else {
+            return b.bad_line(path, number, "not UTF-8");
+        };
         if line.starts_with(' ') || line.trim().is_empty() {
             return Ok(()); // the licence header
         }
@@ -109,7 +111,13 @@ fn read_index(b: &mut Builder, path: &Path) -> Result<FxHashMap<String, Vec<Stri
         let parsed = (|| {
             let p_cnt: usize = fields.get(3)?.parse().ok()?;
             let first_offset = 4 + p_cnt + 2;
-            Some(fields.get(first_offset..)?.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            Some(
+                fields
+                    .get(first_offset..)?
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>(),
+            )
         })();
         match parsed {
             Some(offsets) => {
@@ -122,11 +130,18 @@ fn read_index(b: &mut Builder, path: &Path) -> Result<FxHashMap<String, Vec<Stri
     Ok(senses)
 }
 
-fn read_data(b: &mut Builder, path: &Path, file_pos: char, senses: &FxHashMap<String, Vec<String>>) -> Result<()> {
+fn read_data(
+    b: &mut Builder,
+    path: &Path,
+    file_pos: char,
+    senses: &FxHashMap<String, Vec<String>>,
+) -> Result<()> {
     let mut reader = input::open(path, &b.bytes_read)?;
     input::for_each_line(path, &mut *reader, |number, line| {
         b.tick()?;
-        let Ok(line) = line else { return b.bad_line(path, number, "not UTF-8") };
+        let Ok(line) = line else {
+            return b.bad_line(path, number, "not UTF-8");
+        };
         if line.starts_with(' ') || line.trim().is_empty() {
             return Ok(());
         }
@@ -145,31 +160,60 @@ impl From<KaleError> for Bad {
     }
 }
 
-fn synset(b: &mut Builder, line: &str, file_pos: char, senses: &FxHashMap<String, Vec<String>>) -> std::result::Result<(), Bad> {
+fn synset(
+    b: &mut Builder,
+    line: &str,
+    file_pos: char,
+    senses: &FxHashMap<String, Vec<String>>,
+) -> std::result::Result<(), Bad> {
     let (data, gloss) = line.split_once(" | ").unwrap_or((line, ""));
     let f: Vec<&str> = data.split_ascii_whitespace().collect();
-    let field = |i: usize, what: &str| f.get(i).copied().ok_or_else(|| Bad(format!("the line ends before the {what}")));
+    let field = |i: usize, what: &str| {
+        f.get(i)
+            .copied()
+            .ok_or_else(|| Bad(format!("the line ends before the {what}")))
+    };
     let offset = field(0, "synset offset")?;
     if offset.len() != 8 || !offset.bytes().all(|c| c.is_ascii_digit()) {
         return Err(Bad(format!("synset offset {offset:?} is not 8 digits")));
     }
     let ss_type = field(2, "synset type")?.chars().next().unwrap_or('?');
-    let w_cnt = usize::from_str_radix(field(3, "word count")?, 16).map_err(|_| Bad("the word count is not hexadecimal".into()))?;
+    let w_cnt = usize::from_str_radix(field(3, "word count")?, 16)
+        .map_err(|_| Bad("the word count is not hexadecimal".into()))?;
     let id = node_id(offset, file_pos);
     let mut lemmas = Vec::with_capacity(w_cnt);
     for i in 0..w_cnt {
         lemmas.push(lemma_text(field(4 + 2 * i, "words")?));
     }
     let p_at = 4 + 2 * w_cnt;
-    let p_cnt: usize = field(p_at, "pointer count")?.parse().map_err(|_| Bad("the pointer count is not a number".into()))?;
+    let p_cnt: usize = field(p_at, "pointer count")?
+        .parse()
+        .map_err(|_| Bad("the pointer count is not a number".into()))?;
     b.node(&id)?;
     for (i, lemma) in lemmas.iter().enumerate() {
-        b.name(&id, if i == 0 { NameKind::Label } else { NameKind::Alias }, 0, lemma)?;
+        b.name(
+            &id,
+            if i == 0 {
+                NameKind::Label
+            } else {
+                NameKind::Alias
+            },
+            0,
+            lemma,
+        )?;
     }
     if let Some(first) = f.get(4) {
         let key = first.split('(').next().unwrap_or(first).to_lowercase();
-        if let Some(n) = senses.get(&key).and_then(|offsets| offsets.iter().position(|o| o == offset)) {
-            b.name(&id, NameKind::Alias, 1, &format!("{key}.{ss_type}.{:02}", n + 1))?;
+        if let Some(n) = senses
+            .get(&key)
+            .and_then(|offsets| offsets.iter().position(|o| o == offset))
+        {
+            b.name(
+                &id,
+                NameKind::Alias,
+                1,
+                &format!("{key}.{ss_type}.{:02}", n + 1),
+            )?;
         }
     }
     let gloss = gloss.trim();
@@ -181,7 +225,8 @@ fn synset(b: &mut Builder, line: &str, file_pos: char, senses: &FxHashMap<String
         let symbol = field(at, "pointers")?;
         let target = field(at + 1, "pointers")?;
         let pos = field(at + 2, "pointers")?.chars().next().unwrap_or('?');
-        let name = relation_name(symbol, file_pos).ok_or_else(|| Bad(format!("unknown pointer symbol {symbol:?}")))?;
+        let name = relation_name(symbol, file_pos)
+            .ok_or_else(|| Bad(format!("unknown pointer symbol {symbol:?}")))?;
         if !matches!(pos, 'n' | 'v' | 'a' | 's' | 'r') {
             return Err(Bad(format!("pointer {k} has part of speech {pos:?}")));
         }

@@ -44,12 +44,26 @@ fn share_one(a: &[u32], b: &[u32]) -> bool {
 /// Re-scores and re-sorts the candidates of every mention in `groups` in place.
 pub fn rerank(g: &Graph, groups: &mut [Vec<Mention>], weight: f32) {
     let w = weight.clamp(0.0, 1.0);
-    let all: Vec<(usize, usize)> = groups.iter().enumerate().flat_map(|(t, ms)| (0..ms.len()).map(move |i| (t, i))).collect();
+    let all: Vec<(usize, usize)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(t, ms)| (0..ms.len()).map(move |i| (t, i)))
+        .collect();
     if all.len() < 2 || w == 0.0 {
         return;
     }
     // Neighbour lists of every candidate in the pool, read once.
-    let lists: Vec<Vec<Vec<u32>>> = all.iter().map(|&(t, i)| groups[t][i].candidates.iter().take(POOL).map(|c| neighbours(g, c.node)).collect()).collect();
+    let lists: Vec<Vec<Vec<u32>>> = all
+        .iter()
+        .map(|&(t, i)| {
+            groups[t][i]
+                .candidates
+                .iter()
+                .take(POOL)
+                .map(|c| neighbours(g, c.node))
+                .collect()
+        })
+        .collect();
     let mut scores: Vec<Vec<f32>> = Vec::with_capacity(all.len());
     for (k, &(t, i)) in all.iter().enumerate() {
         let m = &groups[t][i];

@@ -55,7 +55,13 @@ pub struct IndexOptions {
 
 impl Default for IndexOptions {
     fn default() -> Self {
-        IndexOptions { min_chars: 2, max_words: 16, stop_words: true, inflection: true, label_boost: 2.0 }
+        IndexOptions {
+            min_chars: 2,
+            max_words: 16,
+            stop_words: true,
+            inflection: true,
+            label_boost: 2.0,
+        }
     }
 }
 
@@ -90,7 +96,11 @@ struct VSlot {
     head: u64,
 }
 
-const VEMPTY: VSlot = VSlot { meta: 0, id: NONE, head: 0 };
+const VEMPTY: VSlot = VSlot {
+    meta: 0,
+    id: NONE,
+    head: 0,
+};
 
 #[inline]
 fn head_of(s: &[u8]) -> u64 {
@@ -117,7 +127,9 @@ pub(crate) fn prefetch<T>(x: &T) {
     // SAFETY: prefetching is a hint; any address is allowed and nothing is read.
     #[allow(unused_unsafe)]
     unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(x as *const T as *const i8);
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+            x as *const T as *const i8,
+        );
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = x;
@@ -160,7 +172,11 @@ fn advise_huge_pages<T>(_: &Vec<T>) {}
 
 fn word<'a>(ends: &[u32], bytes: &'a [u8], id: u32) -> &'a [u8] {
     let i = id as usize;
-    let start = if i == 0 { 0 } else { ends.get(i - 1).copied().unwrap_or(0) as usize };
+    let start = if i == 0 {
+        0
+    } else {
+        ends.get(i - 1).copied().unwrap_or(0) as usize
+    };
     let end = ends.get(i).copied().unwrap_or(0) as usize;
     bytes.get(start..end).unwrap_or(&[])
 }
@@ -174,7 +190,8 @@ impl Vocab {
     }
     /// Whether `s` is a known word (a one-word alias).
     fn known(&self, s: &[u8]) -> bool {
-        self.get(s).is_some_and(|id| self.flags[id as usize] & KNOWN != 0)
+        self.get(s)
+            .is_some_and(|id| self.flags[id as usize] & KNOWN != 0)
     }
     /// The slot where `s` is, or the empty one where it would go.
     #[inline]
@@ -184,7 +201,11 @@ impl Vocab {
         let mut i = home(hash, n);
         loop {
             let slot = &self.slots[i];
-            if slot.id == NONE || (slot.meta == meta && slot.head == head && (s.len() <= 8 || self.text(slot.id) == s)) {
+            if slot.id == NONE
+                || (slot.meta == meta
+                    && slot.head == head
+                    && (s.len() <= 8 || self.text(slot.id) == s))
+            {
                 return i;
             }
             i += 1;
@@ -211,7 +232,11 @@ impl Vocab {
             let w = word(&self.ends, &self.bytes, id);
             let h = hash_bytes(w);
             let at = self.find(w, h);
-            self.slots[at] = VSlot { meta: meta_of(w, h), id, head: head_of(w) };
+            self.slots[at] = VSlot {
+                meta: meta_of(w, h),
+                id,
+                head: head_of(w),
+            };
         }
     }
     /// Makes room for `more` words (load at most 1/2 while building).
@@ -242,14 +267,21 @@ impl Vocab {
         self.bytes.extend_from_slice(s);
         self.ends.push(self.bytes.len() as u32);
         self.flags.push(0);
-        self.slots[at] = VSlot { meta: meta_of(s, h), id, head: head_of(s) };
+        self.slots[at] = VSlot {
+            meta: meta_of(s, h),
+            id,
+            head: head_of(s),
+        };
         (id, true)
     }
     fn len(&self) -> usize {
         self.ends.len()
     }
     fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * 16 + self.ends.capacity() * 4 + self.bytes.capacity() + self.flags.capacity()
+        self.slots.capacity() * 16
+            + self.ends.capacity() * 4
+            + self.bytes.capacity()
+            + self.flags.capacity()
     }
 }
 
@@ -364,7 +396,11 @@ struct Chunk {
 
 impl Chunk {
     fn word(&self, k: usize) -> &[u8] {
-        let start = if k == 0 { 0 } else { self.word_ends[k - 1] as usize };
+        let start = if k == 0 {
+            0
+        } else {
+            self.word_ends[k - 1] as usize
+        };
         &self.bytes[start..self.word_ends[k] as usize]
     }
     /// Per name: its index in the chunk and the range of its words.
@@ -380,7 +416,11 @@ impl Chunk {
 
 fn normalise_chunk(names: &[Name<'_>], max_words: usize) -> Chunk {
     let mut t = Tokens::default();
-    let mut c = Chunk { bytes: Vec::new(), word_ends: Vec::new(), counts: Vec::with_capacity(names.len()) };
+    let mut c = Chunk {
+        bytes: Vec::new(),
+        word_ends: Vec::new(),
+        counts: Vec::with_capacity(names.len()),
+    };
     for name in names {
         tokenize(name.text, &mut t);
         if t.is_empty() || t.len() > max_words {
@@ -404,9 +444,17 @@ fn inflectable(w: &[u8]) -> bool {
 
 impl AliasIndex {
     /// Builds the index from names; `prior(node)` ranks the candidates of an alias.
-    pub fn build(names: &[Name<'_>], prior: &(dyn Fn(u32) -> f32 + Sync), exceptions: Exceptions, opts: &IndexOptions) -> AliasIndex {
+    pub fn build(
+        names: &[Name<'_>],
+        prior: &(dyn Fn(u32) -> f32 + Sync),
+        exceptions: Exceptions,
+        opts: &IndexOptions,
+    ) -> AliasIndex {
         const CHUNK: usize = 1 << 14;
-        let chunks: Vec<Chunk> = names.par_chunks(CHUNK).map(|c| normalise_chunk(c, opts.max_words.max(1))).collect();
+        let chunks: Vec<Chunk> = names
+            .par_chunks(CHUNK)
+            .map(|c| normalise_chunk(c, opts.max_words.max(1)))
+            .collect();
 
         // Stop-words and known words (the one-word aliases: inflected words reduce
         // only to these) come first, flagged.
@@ -439,7 +487,11 @@ impl AliasIndex {
                 let (mut chars, mut all_stop) = (0usize, true);
                 for k in r.clone() {
                     let w = chunk.word(k);
-                    chars += if w.is_ascii() { w.len() } else { std::str::from_utf8(w).unwrap_or("").chars().count() };
+                    chars += if w.is_ascii() {
+                        w.len()
+                    } else {
+                        std::str::from_utf8(w).unwrap_or("").chars().count()
+                    };
                     let (id, _) = vocab.intern_new(w);
                     all_stop &= vocab.flags[id as usize] & STOP != 0;
                     if id as usize >= stands.len() {
@@ -462,8 +514,14 @@ impl AliasIndex {
                 // "the true" (truth) must not match in "the true colour": aliases led
                 // by an article, like stop-word-only ones, match only whole texts.
                 let article = r.len() > 1 && matches!(chunk.word(r.start), b"the" | b"a" | b"an");
-                let whole_only = chars < opts.min_chars || (opts.stop_words && (all_stop || article));
-                seqs.push((first, r.len() as u32, (base + i) as u32, if whole_only { WHOLE_ONLY } else { 0 }));
+                let whole_only =
+                    chars < opts.min_chars || (opts.stop_words && (all_stop || article));
+                seqs.push((
+                    first,
+                    r.len() as u32,
+                    (base + i) as u32,
+                    if whole_only { WHOLE_ONLY } else { 0 },
+                ));
             }
             base += chunk.counts.len();
         }
@@ -533,7 +591,12 @@ impl AliasIndex {
         }
         let mut nodes: Vec<u64> = table(terminal.len(), 0);
         for (entry, &a) in nodes.iter_mut().zip(&terminal) {
-            *entry = a as u64 | if a != NONE && alias_flags[a as usize] & WHOLE_ONLY == 0 { MATCHABLE } else { 0 };
+            *entry = a as u64
+                | if a != NONE && alias_flags[a as usize] & WHOLE_ONLY == 0 {
+                    MATCHABLE
+                } else {
+                    0
+                };
         }
         drop(terminal);
         for node in (1..nodes.len()).rev() {
@@ -545,7 +608,12 @@ impl AliasIndex {
         drop(parent);
 
         // Candidates: by alias, highest prior first, labels before aliases, one per node.
-        cands.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.2.total_cmp(&a.2)).then(b.3.cmp(&a.3)).then(a.1.cmp(&b.1)));
+        cands.par_sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then(b.2.total_cmp(&a.2))
+                .then(b.3.cmp(&a.3))
+                .then(a.1.cmp(&b.1))
+        });
         let mut cand_offsets = Vec::with_capacity(alias_flags.len() + 1);
         let mut cand_nodes = Vec::with_capacity(cands.len());
         let mut cand_priors = Vec::with_capacity(cands.len());
@@ -663,7 +731,10 @@ impl AliasIndex {
     /// The packed entry of a trie node (see `nodes`); 0 for none.
     #[inline]
     pub(crate) fn node_entry(&self, node: u32) -> u64 {
-        self.nodes.get(node as usize).copied().unwrap_or(NONE as u64)
+        self.nodes
+            .get(node as usize)
+            .copied()
+            .unwrap_or(NONE as u64)
     }
 
     pub fn word_text(&self, id: u32) -> &str {
@@ -686,7 +757,9 @@ impl AliasIndex {
     #[inline]
     pub fn terminal(&self, node: u32) -> Option<(u32, u8)> {
         match self.nodes.get(node as usize).map(|&e| e as u32) {
-            Some(a) if a != NONE => Some((a, self.alias_flags.get(a as usize).copied().unwrap_or(0))),
+            Some(a) if a != NONE => {
+                Some((a, self.alias_flags.get(a as usize).copied().unwrap_or(0)))
+            }
             _ => None,
         }
     }
@@ -695,7 +768,10 @@ impl AliasIndex {
     pub fn candidates(&self, alias: u32) -> (&[u32], &[f32]) {
         let o = &self.cand_offsets;
         match (o.get(alias as usize), o.get(alias as usize + 1)) {
-            (Some(&a), Some(&b)) if a <= b => (&self.cand_nodes[a as usize..b as usize], &self.cand_priors[a as usize..b as usize]),
+            (Some(&a), Some(&b)) if a <= b => (
+                &self.cand_nodes[a as usize..b as usize],
+                &self.cand_priors[a as usize..b as usize],
+            ),
             _ => (&[], &[]),
         }
     }

@@ -1,5 +1,5 @@
 //! Entity linking: which entities of the graph a text mentions, found by string
-//! matching on labels and aliases (step 1 of KALE's synthesis, see KALE.md).
+//! matching on labels and aliases (step 1 of KALE's synthesis, docs/linking.md).
 //!
 //! - [`normalise`]: text → words with code-point spans (NFKC, case folding);
 //! - [`morph`]: English inflection with WordNet's exception lists and rules;
@@ -42,16 +42,25 @@ impl ExceptionSource {
             ExceptionSource::Off => return Ok(Exceptions::default()),
             ExceptionSource::Dir(d) => {
                 if !d.join("noun.exc").is_file() {
-                    return Err(KaleError::invalid(format!("{} holds no WordNet exception lists (noun.exc, verb.exc, ...)", d.display())));
+                    return Err(KaleError::invalid(format!(
+                        "{} holds no WordNet exception lists (noun.exc, verb.exc, ...)",
+                        d.display()
+                    )));
                 }
                 d.clone()
             }
             ExceptionSource::Auto => {
                 let from_graph = graph.and_then(|g| {
                     let source = &g.manifest().build["source"];
-                    (source["reader"] == "wordnet").then(|| source["dir"].as_str().map(PathBuf::from)).flatten()
+                    (source["reader"] == "wordnet")
+                        .then(|| source["dir"].as_str().map(PathBuf::from))
+                        .flatten()
                 });
-                match from_graph.into_iter().chain([PathBuf::from(crate::ingest::wordnet::DEFAULT_DIR)]).find(|d| d.join("noun.exc").is_file()) {
+                match from_graph
+                    .into_iter()
+                    .chain([PathBuf::from(crate::ingest::wordnet::DEFAULT_DIR)])
+                    .find(|d| d.join("noun.exc").is_file())
+                {
                     Some(d) => d,
                     None => return Ok(Exceptions::default()),
                 }
@@ -66,29 +75,53 @@ impl ExceptionSource {
 fn is_sense_name(s: &str) -> bool {
     let b = s.as_bytes();
     let n = b.len();
-    n >= 6 && b[n - 1].is_ascii_digit() && b[n - 2].is_ascii_digit() && b[n - 3] == b'.' && b"nvasr".contains(&b[n - 4]) && b[n - 5] == b'.'
+    n >= 6
+        && b[n - 1].is_ascii_digit()
+        && b[n - 2].is_ascii_digit()
+        && b[n - 3] == b'.'
+        && b"nvasr".contains(&b[n - 4])
+        && b[n - 5] == b'.'
 }
 
 /// Builds the alias index of a graph from its labels and aliases. `priors` (one per
 /// node) ranks candidates; by default a node's degree + 1 (doubled for WordNet nouns).
-pub fn index_graph(g: &Graph, opts: &IndexOptions, exceptions: &ExceptionSource, priors: Option<&[f32]>) -> Result<AliasIndex> {
+pub fn index_graph(
+    g: &Graph,
+    opts: &IndexOptions,
+    exceptions: &ExceptionSource,
+    priors: Option<&[f32]>,
+) -> Result<AliasIndex> {
     if let Some(p) = priors {
         if p.len() != g.node_count() as usize {
-            return Err(KaleError::invalid(format!("priors has {} values; the graph has {} nodes", p.len(), g.node_count())));
+            return Err(KaleError::invalid(format!(
+                "priors has {} values; the graph has {} nodes",
+                p.len(),
+                g.node_count()
+            )));
         }
         if let Some(bad) = p.iter().find(|x| !x.is_finite() || **x < 0.0) {
-            return Err(KaleError::invalid(format!("priors must be finite and non-negative, found {bad}")));
+            return Err(KaleError::invalid(format!(
+                "priors must be finite and non-negative, found {bad}"
+            )));
         }
     }
     let exc = exceptions.load(Some(g))?;
     let mut names = Vec::with_capacity(g.node_count() as usize + g.alias_count());
     for node in 0..g.node_count() {
         if let Some(label) = g.label(node) {
-            names.push(Name { text: label, node, is_label: true });
+            names.push(Name {
+                text: label,
+                node,
+                is_label: true,
+            });
         }
         for alias in g.aliases(node) {
             if !is_sense_name(alias) {
-                names.push(Name { text: alias, node, is_label: false });
+                names.push(Name {
+                    text: alias,
+                    node,
+                    is_label: false,
+                });
             }
         }
     }
@@ -97,7 +130,14 @@ pub fn index_graph(g: &Graph, opts: &IndexOptions, exceptions: &ExceptionSource,
     let wordnet = g.manifest().build["source"]["reader"] == "wordnet";
     let prior = |n: u32| match priors {
         Some(p) => p.get(n as usize).copied().unwrap_or(0.0),
-        None => (g.degree(n) + 1) as f32 * if wordnet && g.node_id(n).is_some_and(|id| id.ends_with("-n")) { 2.0 } else { 1.0 },
+        None => {
+            (g.degree(n) + 1) as f32
+                * if wordnet && g.node_id(n).is_some_and(|id| id.ends_with("-n")) {
+                    2.0
+                } else {
+                    1.0
+                }
+        }
     };
     Ok(AliasIndex::build(&names, &prior, exc, opts))
 }
@@ -115,7 +155,11 @@ pub struct LinkOptions {
 
 impl Default for LinkOptions {
     fn default() -> Self {
-        LinkOptions { top_k: 5, context: false, context_weight: 0.5 }
+        LinkOptions {
+            top_k: 5,
+            context: false,
+            context_weight: 0.5,
+        }
     }
 }
 
@@ -148,12 +192,22 @@ pub struct Text<'a> {
 
 /// Links a group of texts (e.g. a question and its answer). Context re-ranking, when
 /// on and a graph is given, treats every mention of the group as context.
-pub fn link_group(index: &AliasIndex, graph: Option<&Graph>, texts: &[Text<'_>], opts: &LinkOptions, s: &mut Scratch) -> Vec<Vec<Mention>> {
+pub fn link_group(
+    index: &AliasIndex,
+    graph: Option<&Graph>,
+    texts: &[Text<'_>],
+    opts: &LinkOptions,
+    s: &mut Scratch,
+) -> Vec<Vec<Mention>> {
     let mut matches = Vec::new();
     let mut out: Vec<Vec<Mention>> = Vec::with_capacity(texts.len());
     for t in texts {
         index.scan(t.text, t.whole, s, &mut matches);
-        let keep = if opts.context && graph.is_some() { opts.top_k.max(context::POOL) } else { opts.top_k };
+        let keep = if opts.context && graph.is_some() {
+            opts.top_k.max(context::POOL)
+        } else {
+            opts.top_k
+        };
         out.push(matches.iter().map(|m| mention(index, m, s, keep)).collect());
     }
     if let (true, Some(g)) = (opts.context, graph) {
@@ -175,9 +229,18 @@ fn mention(index: &AliasIndex, m: &Match, s: &Scratch, keep: usize) -> Mention {
         .iter()
         .zip(priors)
         .take(keep)
-        .map(|(&node, &p)| Candidate { node, score: if total > 0.0 { p / total } else { 1.0 / n } })
+        .map(|(&node, &p)| Candidate {
+            node,
+            score: if total > 0.0 { p / total } else { 1.0 / n },
+        })
         .collect();
-    Mention { start: m.start, end: m.end, alias: index.match_key(m, s), alias_id: m.alias, candidates }
+    Mention {
+        start: m.start,
+        end: m.end,
+        alias: index.match_key(m, s),
+        alias_id: m.alias,
+        candidates,
+    }
 }
 
 /// Reads a graph and builds its index in one call (for tools and tests).

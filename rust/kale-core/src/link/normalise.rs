@@ -64,7 +64,10 @@ impl Tokens {
     /// The normalised key of token `i` (valid UTF-8: only whole characters are written).
     pub fn key(&self, i: usize) -> &[u8] {
         match self.tokens.get(i) {
-            Some(t) => self.keys.get(t.key_start as usize..t.key_end as usize).unwrap_or(&[]),
+            Some(t) => self
+                .keys
+                .get(t.key_start as usize..t.key_end as usize)
+                .unwrap_or(&[]),
             None => &[],
         }
     }
@@ -90,7 +93,15 @@ impl Tokens {
         self.keys.extend_from_slice(key);
         let key_end = self.keys.len() as u32;
         self.keys.resize((key_end as usize + 7) & !7, 0);
-        self.tokens.push(Token { start, end, key_start, key_end, hash: hash_bytes(key), starts_word, ends_word });
+        self.tokens.push(Token {
+            start,
+            end,
+            key_start,
+            key_end,
+            hash: hash_bytes(key),
+            starts_word,
+            ends_word,
+        });
     }
     /// `push` for an ASCII word of `len` < 8 bytes, the first `len` bytes of `x`.
     #[inline]
@@ -99,7 +110,15 @@ impl Tokens {
         let key_start = self.keys.len() as u32;
         self.keys.extend_from_slice(&c.to_le_bytes());
         let hash = hash_end(hash_chunk(hash_start(len), c));
-        self.tokens.push(Token { start, end, key_start, key_end: key_start + len as u32, hash, starts_word: true, ends_word: true });
+        self.tokens.push(Token {
+            start,
+            end,
+            key_start,
+            key_end: key_start + len as u32,
+            hash,
+            starts_word: true,
+            ends_word: true,
+        });
     }
     /// `push` for the ASCII word `bytes[from..to]` (letters and digits only): eight
     /// bytes at a time, lower-cased and hashed on the way, no byte loop.
@@ -115,7 +134,15 @@ impl Tokens {
             at += 8;
         }
         let key_end = key_start + (to - from) as u32;
-        self.tokens.push(Token { start, end, key_start, key_end, hash: hash_end(h), starts_word: true, ends_word: true });
+        self.tokens.push(Token {
+            start,
+            end,
+            key_start,
+            key_end,
+            hash: hash_end(h),
+            starts_word: true,
+            ends_word: true,
+        });
     }
 }
 
@@ -133,7 +160,11 @@ fn lower_chunk(bytes: &[u8], from: usize, to: usize) -> u64 {
             u64::from_le_bytes(b)
         }
     };
-    let mask = if n == 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
+    let mask = if n == 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    };
     (raw | 0x2020_2020_2020_2020) & mask
 }
 
@@ -146,7 +177,10 @@ pub fn hash_bytes(s: &[u8]) -> u64 {
     let mut h = hash_start(s.len());
     let mut chunks = s.chunks_exact(8);
     for c in &mut chunks {
-        h = hash_chunk(h, u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        h = hash_chunk(
+            h,
+            u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
+        );
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
@@ -317,7 +351,12 @@ fn char_at(text: &str, i: usize) -> (char, usize) {
 fn push_unicode_word(word: &str, start: usize, end: usize, out: &mut Tokens) {
     let mut slow = std::mem::take(&mut out.slow);
     slow.clear();
-    for c in word.chars().filter(|&c| !is_transparent(c)).nfkc().flat_map(char::to_lowercase) {
+    for c in word
+        .chars()
+        .filter(|&c| !is_transparent(c))
+        .nfkc()
+        .flat_map(char::to_lowercase)
+    {
         match c {
             'ß' | 'ẞ' => slow.push_str("ss"),
             'ς' => slow.push('σ'),
@@ -327,9 +366,15 @@ fn push_unicode_word(word: &str, start: usize, end: usize, out: &mut Tokens) {
     // NFKC may have split the word (`½` → `1⁄2`) or produced a leading mark.
     let first = out.tokens.len();
     let mut piece_start: Option<usize> = None;
-    let push = |from: usize, to: usize, out: &mut Tokens| out.push(&slow.as_bytes()[from..to], start, end, false, false);
+    let push = |from: usize, to: usize, out: &mut Tokens| {
+        out.push(&slow.as_bytes()[from..to], start, end, false, false)
+    };
     for (at, c) in slow.char_indices() {
-        let inside = if piece_start.is_some() { continues_word(c) } else { is_word(c) };
+        let inside = if piece_start.is_some() {
+            continues_word(c)
+        } else {
+            is_word(c)
+        };
         match (inside, piece_start) {
             (true, None) => piece_start = Some(at),
             (false, Some(s)) => {
@@ -354,7 +399,10 @@ fn push_unicode_word(word: &str, start: usize, end: usize, out: &mut Tokens) {
 pub fn normalise(name: &str) -> String {
     let mut t = Tokens::default();
     tokenize(name, &mut t);
-    (0..t.len()).map(|i| t.key_str(i)).collect::<Vec<_>>().join(" ")
+    (0..t.len())
+        .map(|i| t.key_str(i))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -364,12 +412,22 @@ mod tests {
     fn toks(s: &str) -> Vec<(usize, usize, String)> {
         let mut t = Tokens::default();
         tokenize(s, &mut t);
-        (0..t.len()).map(|i| (t.tokens[i].start, t.tokens[i].end, t.key_str(i).to_string())).collect()
+        (0..t.len())
+            .map(|i| (t.tokens[i].start, t.tokens[i].end, t.key_str(i).to_string()))
+            .collect()
     }
 
     #[test]
     fn ascii_words_and_spans() {
-        assert_eq!(toks("The Sun's  colour!"), vec![(0, 3, "the".into()), (4, 7, "sun".into()), (8, 9, "s".into()), (11, 17, "colour".into())]);
+        assert_eq!(
+            toks("The Sun's  colour!"),
+            vec![
+                (0, 3, "the".into()),
+                (4, 7, "sun".into()),
+                (8, 9, "s".into()),
+                (11, 17, "colour".into())
+            ]
+        );
         assert_eq!(toks(""), vec![]);
         assert_eq!(toks("  ,,\u{0}\n"), vec![]);
     }
@@ -377,11 +435,23 @@ mod tests {
     #[test]
     fn unicode_words_keep_code_point_spans() {
         // é as e + combining acute: one word of 5 code points, key NFKC-composed.
-        assert_eq!(toks("🙂 Cafe\u{301} x"), vec![(2, 7, "café".into()), (8, 9, "x".into())]);
-        assert_eq!(toks("STRASSE Straße"), vec![(0, 7, "strasse".into()), (8, 14, "strasse".into())]);
+        assert_eq!(
+            toks("🙂 Cafe\u{301} x"),
+            vec![(2, 7, "café".into()), (8, 9, "x".into())]
+        );
+        assert_eq!(
+            toks("STRASSE Straße"),
+            vec![(0, 7, "strasse".into()), (8, 14, "strasse".into())]
+        );
         assert_eq!(toks("ﬁre"), vec![(0, 3, "fire".into())]);
-        assert_eq!(toks("שלום world"), vec![(0, 4, "שלום".into()), (5, 10, "world".into())]);
-        assert_eq!(toks("in\u{AD}formation"), vec![(0, 12, "information".into())]);
+        assert_eq!(
+            toks("שלום world"),
+            vec![(0, 4, "שלום".into()), (5, 10, "world".into())]
+        );
+        assert_eq!(
+            toks("in\u{AD}formation"),
+            vec![(0, 12, "information".into())]
+        );
     }
 
     /// The tokenizer before the byte-class fast path (one code point counted per
@@ -414,7 +484,15 @@ mod tests {
                 t.keys.clear();
                 t.tokens.clear();
                 push_unicode_word(word, start_cp, cp, &mut t);
-                out.extend((0..t.len()).map(|k| (t.tokens[k].start, t.tokens[k].end, t.key_str(k).to_string(), t.tokens[k].starts_word, t.tokens[k].ends_word)));
+                out.extend((0..t.len()).map(|k| {
+                    (
+                        t.tokens[k].start,
+                        t.tokens[k].end,
+                        t.key_str(k).to_string(),
+                        t.tokens[k].starts_word,
+                        t.tokens[k].ends_word,
+                    )
+                }));
             }
         }
         out
@@ -423,7 +501,17 @@ mod tests {
     fn fast(text: &str) -> Vec<(usize, usize, String, bool, bool)> {
         let mut t = Tokens::default();
         tokenize(text, &mut t);
-        (0..t.len()).map(|k| (t.tokens[k].start, t.tokens[k].end, t.key_str(k).to_string(), t.tokens[k].starts_word, t.tokens[k].ends_word)).collect()
+        (0..t.len())
+            .map(|k| {
+                (
+                    t.tokens[k].start,
+                    t.tokens[k].end,
+                    t.key_str(k).to_string(),
+                    t.tokens[k].starts_word,
+                    t.tokens[k].ends_word,
+                )
+            })
+            .collect()
     }
 
     proptest::proptest! {
@@ -455,17 +543,46 @@ mod tests {
         for b in 0..=255u8 {
             for at in 0..8 {
                 let x = (b as u64) << (8 * at) | rep(b'-') & !(0xFF << (8 * at));
-                let want = if b.is_ascii_alphanumeric() { 0x80u64 << (8 * at) } else { 0 };
+                let want = if b.is_ascii_alphanumeric() {
+                    0x80u64 << (8 * at)
+                } else {
+                    0
+                };
                 assert_eq!(alnum_bits(x), want, "byte {b:#x} at {at}");
                 let y = (b as u64) << (8 * at) | rep(b'a') & !(0xFF << (8 * at));
-                assert_eq!(alnum_bits(y) & (0xFF << (8 * at)), want, "byte {b:#x} at {at} among letters");
+                assert_eq!(
+                    alnum_bits(y) & (0xFF << (8 * at)),
+                    want,
+                    "byte {b:#x} at {at} among letters"
+                );
             }
         }
     }
 
     #[test]
     fn fast_path_matches_reference_on_hard_cases() {
-        for text in ["", "a", "é", "\u{301}a\u{301}", "½", "a½b", "x\u{AD}", "\u{AD}x", "AbC123 DEF", "ǅ ǈ Ⅻ ﬃ", "😀a😀", "a\u{FEFF}b", "\u{E0100}a", "abcdefgh", "abcdefghi", "abcdefghijklmnopqrstuvwxyz0123456789 x", "        y", "ÿÿÿÿÿÿÿÿa", "aaaaaaaé", "aaaaaaaaé b"] {
+        for text in [
+            "",
+            "a",
+            "é",
+            "\u{301}a\u{301}",
+            "½",
+            "a½b",
+            "x\u{AD}",
+            "\u{AD}x",
+            "AbC123 DEF",
+            "ǅ ǈ Ⅻ ﬃ",
+            "😀a😀",
+            "a\u{FEFF}b",
+            "\u{E0100}a",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghijklmnopqrstuvwxyz0123456789 x",
+            "        y",
+            "ÿÿÿÿÿÿÿÿa",
+            "aaaaaaaé",
+            "aaaaaaaaé b",
+        ] {
             assert_eq!(fast(text), reference(text), "{text:?}");
         }
     }
@@ -474,7 +591,11 @@ mod tests {
     fn nfkc_split_words_only_match_whole() {
         let mut t = Tokens::default();
         tokenize("a½b", &mut t);
-        let flags: Vec<_> = t.tokens.iter().map(|t| (t.start, t.end, t.starts_word, t.ends_word)).collect();
+        let flags: Vec<_> = t
+            .tokens
+            .iter()
+            .map(|t| (t.start, t.end, t.starts_word, t.ends_word))
+            .collect();
         assert_eq!(t.len(), 2);
         assert_eq!(flags, vec![(0, 3, true, false), (0, 3, false, true)]);
         assert_eq!(normalise("a½b"), "a1 2b");

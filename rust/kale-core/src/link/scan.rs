@@ -62,7 +62,11 @@ struct Slot {
     id: u32,
 }
 
-const EMPTY: Slot = Slot { key: [0; CACHE_CHUNKS], len: 0, id: NONE };
+const EMPTY: Slot = Slot {
+    key: [0; CACHE_CHUNKS],
+    len: 0,
+    id: NONE,
+};
 
 /// Two slots in one cache line, the most recently used first.
 #[derive(Clone, Copy, Debug)]
@@ -90,7 +94,11 @@ impl WordCache {
     /// index's words, grown once it has seen enough words.
     fn ready(&mut self, index: &AliasIndex, words: usize) {
         self.seen = self.seen.saturating_add(words);
-        let bits = if self.seen > CACHE_GROW_AFTER { CACHE_BITS.1 } else { CACHE_BITS.0 };
+        let bits = if self.seen > CACHE_GROW_AFTER {
+            CACHE_BITS.1
+        } else {
+            CACHE_BITS.0
+        };
         if self.owner != index.uid || self.sets.len() != 1 << bits {
             self.sets.clear();
             self.sets.resize(1 << bits, Set([EMPTY; 2]));
@@ -102,7 +110,9 @@ impl WordCache {
     /// The set a hash maps to.
     #[inline]
     fn set_of(&mut self, hash: u64) -> Option<&mut [Slot; 2]> {
-        self.sets.get_mut((hash >> self.shift) as usize).map(|s| &mut s.0)
+        self.sets
+            .get_mut((hash >> self.shift) as usize)
+            .map(|s| &mut s.0)
     }
 
     #[inline]
@@ -122,7 +132,11 @@ impl WordCache {
         let set = self.set_of(t.hash)?;
         // Most words fit one chunk: compare the others only for longer ones.
         let first = toks.chunk(t, 0);
-        let hit = |s: &Slot| s.len as usize == len && s.key[0] == first && (len <= 8 || (s.key[1] == toks.chunk(t, 1) && s.key[2] == toks.chunk(t, 2)));
+        let hit = |s: &Slot| {
+            s.len as usize == len
+                && s.key[0] == first
+                && (len <= 8 || (s.key[1] == toks.chunk(t, 1) && s.key[2] == toks.chunk(t, 2)))
+        };
         if hit(&set[0]) {
             return Some(set[0].id);
         }
@@ -145,7 +159,11 @@ impl WordCache {
             // The same word twice in one text misses twice: keep one copy.
             if set[0].len as usize != len || set[0].key != key {
                 set[1] = set[0];
-                set[0] = Slot { key, len: len as u32, id };
+                set[0] = Slot {
+                    key,
+                    len: len as u32,
+                    id,
+                };
             }
         }
     }
@@ -207,8 +225,21 @@ impl AliasIndex {
             let mut kept = 0;
             for k in 0..walks.len() {
                 let Walk { start, at, node } = walks[k];
-                if self.advance(self.node_entry(node), node, start, at, ids, toks, best, walks) {
-                    walks[kept] = Walk { start, at: at + 1, node };
+                if self.advance(
+                    self.node_entry(node),
+                    node,
+                    start,
+                    at,
+                    ids,
+                    toks,
+                    best,
+                    walks,
+                ) {
+                    walks[kept] = Walk {
+                        start,
+                        at: at + 1,
+                        node,
+                    };
                     kept += 1;
                 }
             }
@@ -220,7 +251,13 @@ impl AliasIndex {
                 (NONE, _) => i += 1,
                 (last, alias) => {
                     let last = last as usize;
-                    out.push(Match { start: toks[i].start, end: toks[last].end, alias, first_word: i, words: last + 1 - i });
+                    out.push(Match {
+                        start: toks[i].start,
+                        end: toks[last].end,
+                        alias,
+                        first_word: i,
+                        words: last + 1 - i,
+                    });
                     i = last + 1;
                 }
             }
@@ -235,7 +272,17 @@ impl AliasIndex {
     /// way the edge it takes next is requested.
     #[allow(clippy::too_many_arguments)]
     #[inline]
-    fn advance(&self, entry: u64, node: u32, start: u32, at: u32, ids: &[u32], toks: &[Token], best: &mut [(u32, u32)], walks: &mut Vec<Walk>) -> bool {
+    fn advance(
+        &self,
+        entry: u64,
+        node: u32,
+        start: u32,
+        at: u32,
+        ids: &[u32],
+        toks: &[Token],
+        best: &mut [(u32, u32)],
+        walks: &mut Vec<Walk>,
+    ) -> bool {
         if entry & MATCHABLE != 0 && toks[at as usize].ends_word {
             best[start as usize] = (at, entry as u32);
         }
@@ -243,7 +290,11 @@ impl AliasIndex {
             Some(&w) if w != NONE && entry & word_bit(w) != 0 => {
                 self.prefetch_edge(node, w);
                 if start == at {
-                    walks.push(Walk { start, at: at + 1, node });
+                    walks.push(Walk {
+                        start,
+                        at: at + 1,
+                        node,
+                    });
                 }
                 true
             }
@@ -258,7 +309,13 @@ impl AliasIndex {
             return None;
         }
         let (alias, _) = self.walk(ids).and_then(|node| self.terminal(node))?;
-        Some(Match { start: toks[0].start, end: toks[n - 1].end, alias, first_word: 0, words: n })
+        Some(Match {
+            start: toks[0].start,
+            end: toks[n - 1].end,
+            alias,
+            first_word: 0,
+            words: n,
+        })
     }
 
     /// `scan` one walk at a time, with uncached word lookups: the plain version of
@@ -282,7 +339,11 @@ impl AliasIndex {
         }
         let mut i = 0;
         while i < n {
-            let root = if ids[i] != NONE && toks[i].starts_word { self.node_entry(ids[i] + 1) } else { 0 };
+            let root = if ids[i] != NONE && toks[i].starts_word {
+                self.node_entry(ids[i] + 1)
+            } else {
+                0
+            };
             if root & (MATCHABLE | FILTER) == 0 {
                 i += 1;
                 continue;
@@ -307,7 +368,13 @@ impl AliasIndex {
             }
             match best {
                 Some((last, alias)) => {
-                    out.push(Match { start: toks[i].start, end: toks[last].end, alias, first_word: i, words: last + 1 - i });
+                    out.push(Match {
+                        start: toks[i].start,
+                        end: toks[last].end,
+                        alias,
+                        first_word: i,
+                        words: last + 1 - i,
+                    });
                     i = last + 1;
                 }
                 None => i += 1,
@@ -320,7 +387,14 @@ impl AliasIndex {
     /// the misses and requesting their vocabulary slots; then the misses, whose
     /// slots have mostly arrived.
     fn word_ids(&self, s: &mut Scratch) {
-        let Scratch { tokens, ids, buf, cache, misses, .. } = s;
+        let Scratch {
+            tokens,
+            ids,
+            buf,
+            cache,
+            misses,
+            ..
+        } = s;
         let toks = &tokens.tokens;
         ids.clear();
         misses.clear();
@@ -353,6 +427,10 @@ impl AliasIndex {
 
     /// The normalised key of a match (its words after inflection).
     pub fn match_key(&self, m: &Match, s: &Scratch) -> String {
-        self.key_of(s.ids.get(m.first_word..m.first_word + m.words).unwrap_or(&[]))
+        self.key_of(
+            s.ids
+                .get(m.first_word..m.first_word + m.words)
+                .unwrap_or(&[]),
+        )
     }
 }

@@ -3,7 +3,15 @@ use proptest::prelude::*;
 use super::*;
 
 fn index(names: &[&str]) -> AliasIndex {
-    let names: Vec<Name> = names.iter().enumerate().map(|(i, t)| Name { text: t, node: i as u32, is_label: true }).collect();
+    let names: Vec<Name> = names
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Name {
+            text: t,
+            node: i as u32,
+            is_label: true,
+        })
+        .collect();
     let exc = ExceptionSource::Auto.load(None).unwrap_or_default();
     AliasIndex::build(&names, &|n| 100.0 - n as f32, exc, &IndexOptions::default())
 }
@@ -12,16 +20,24 @@ fn spans(ix: &AliasIndex, text: &str, whole: bool) -> Vec<(usize, usize, String)
     let mut s = Scratch::default();
     let mut out = Vec::new();
     ix.scan(text, whole, &mut s, &mut out);
-    out.iter().map(|m| (m.start, m.end, ix.match_key(m, &s))).collect()
+    out.iter()
+        .map(|m| (m.start, m.end, ix.match_key(m, &s)))
+        .collect()
 }
 
 #[test]
 fn longest_leftmost_on_word_boundaries() {
     let ix = index(&["new york", "york", "new york city", "city", "sun", "apple"]);
-    assert_eq!(spans(&ix, "New York City and york.", false), vec![(0, 13, "new york city".into()), (18, 22, "york".into())]);
+    assert_eq!(
+        spans(&ix, "New York City and york.", false),
+        vec![(0, 13, "new york city".into()), (18, 22, "york".into())]
+    );
     // inside words: nothing
     assert_eq!(spans(&ix, "sunflower pineapple yorkshire", false), vec![]);
-    assert_eq!(spans(&ix, "the Sun's apples", false), vec![(4, 7, "sun".into()), (10, 16, "apple".into())]);
+    assert_eq!(
+        spans(&ix, "the Sun's apples", false),
+        vec![(4, 7, "sun".into()), (10, 16, "apple".into())]
+    );
 }
 
 #[test]
@@ -35,16 +51,52 @@ fn stop_words_and_short_aliases_only_as_whole_texts() {
 #[test]
 fn whole_answer_wins_over_its_parts() {
     let ix = index(&["white", "light", "white light"]);
-    assert_eq!(spans(&ix, "white light", true), vec![(0, 11, "white light".into())]);
-    assert_eq!(spans(&ix, "bright white", true), vec![(7, 12, "white".into())]);
+    assert_eq!(
+        spans(&ix, "white light", true),
+        vec![(0, 11, "white light".into())]
+    );
+    assert_eq!(
+        spans(&ix, "bright white", true),
+        vec![(7, 12, "white".into())]
+    );
 }
 
 #[test]
 fn candidates_ranked_by_prior() {
-    let names = [Name { text: "bank", node: 7, is_label: true }, Name { text: "Bank", node: 3, is_label: true }, Name { text: "bank", node: 7, is_label: false }];
-    let ix = AliasIndex::build(&names, &|n| n as f32, Exceptions::default(), &IndexOptions::default());
+    let names = [
+        Name {
+            text: "bank",
+            node: 7,
+            is_label: true,
+        },
+        Name {
+            text: "Bank",
+            node: 3,
+            is_label: true,
+        },
+        Name {
+            text: "bank",
+            node: 7,
+            is_label: false,
+        },
+    ];
+    let ix = AliasIndex::build(
+        &names,
+        &|n| n as f32,
+        Exceptions::default(),
+        &IndexOptions::default(),
+    );
     let mut s = Scratch::default();
-    let m = link_group(&ix, None, &[Text { text: "a bank", whole: false }], &LinkOptions::default(), &mut s);
+    let m = link_group(
+        &ix,
+        None,
+        &[Text {
+            text: "a bank",
+            whole: false,
+        }],
+        &LinkOptions::default(),
+        &mut s,
+    );
     let c: Vec<u32> = m[0][0].candidates.iter().map(|c| c.node).collect();
     assert_eq!(c, vec![7, 3]);
     assert!((m[0][0].candidates[0].score - 0.7).abs() < 1e-6);
@@ -56,7 +108,10 @@ fn bad_input_does_not_panic() {
     let huge = "sun ".repeat(100_000);
     assert_eq!(spans(&ix, &huge, false).len(), 100_000);
     assert_eq!(spans(&ix, "", true), vec![]);
-    assert_eq!(spans(&ix, "\u{0}\u{1}sun\u{7f}\u{FFFD}", false), vec![(2, 5, "sun".into())]);
+    assert_eq!(
+        spans(&ix, "\u{0}\u{1}sun\u{7f}\u{FFFD}", false),
+        vec![(2, 5, "sun".into())]
+    );
     assert_eq!(spans(&ix, "\u{301}sun\u{301}", false), vec![]); // a leading mark is a separator; a trailing one joins the word
 }
 
@@ -68,7 +123,16 @@ fn sense_names_are_not_aliases() {
     assert!(!is_sense_name("v1.n.0"));
 }
 
-const WORDS: [&str; 8] = ["red fox", "fox", "blue whale", "whale shark", "shark", "ice", "ice cream", "cream"];
+const WORDS: [&str; 8] = [
+    "red fox",
+    "fox",
+    "blue whale",
+    "whale shark",
+    "shark",
+    "ice",
+    "ice cream",
+    "cream",
+];
 
 proptest! {
     /// Every planted alias is found at its span, whatever separators and Unicode
@@ -104,7 +168,20 @@ proptest! {
 
 /// Aliases that share prefixes and overlap, so walks run several words deep, fail
 /// part way and compete for the same words.
-const NESTED: [&str; 12] = ["new york", "new york city", "york city hall", "city hall", "hall", "new", "a b c d", "b c", "c d e", "d", "the sun", "sun's"];
+const NESTED: [&str; 12] = [
+    "new york",
+    "new york city",
+    "york city hall",
+    "city hall",
+    "hall",
+    "new",
+    "a b c d",
+    "b c",
+    "c d e",
+    "d",
+    "the sun",
+    "sun's",
+];
 
 proptest! {
     /// The scanner (cached word ids, walks advanced together) finds exactly what the

@@ -37,10 +37,28 @@ pub(crate) struct Heuristic {
 
 impl Heuristic {
     /// `marks` (clean, and left clean) hold the targets' neighbourhood while anchors are drawn.
-    fn new(g: &Graph, targets: &[u32], o: &SearchOptions, budget: &mut Budget, marks: &mut Marks) -> Result<Heuristic, String> {
-        let around = distances(g, targets, o.anchor_hops, &Filter::default(), false, budget, marks);
+    fn new(
+        g: &Graph,
+        targets: &[u32],
+        o: &SearchOptions,
+        budget: &mut Budget,
+        marks: &mut Marks,
+    ) -> Result<Heuristic, String> {
+        let around = distances(
+            g,
+            targets,
+            o.anchor_hops,
+            &Filter::default(),
+            false,
+            budget,
+            marks,
+        );
         // (node, distance to the nearest target), drawn from in node order.
-        let mut pool: Vec<(u32, u32)> = marks.marked().iter().map(|&a| (a, marks.get(a).unwrap_or(0))).collect();
+        let mut pool: Vec<(u32, u32)> = marks
+            .marked()
+            .iter()
+            .map(|&a| (a, marks.get(a).unwrap_or(0)))
+            .collect();
         marks.reset();
         around?;
         pool.sort_unstable();
@@ -53,7 +71,10 @@ impl Heuristic {
             anchor_dist.push(dist);
             to_targets.push(tt);
         }
-        Ok(Heuristic { anchor_dist, to_targets })
+        Ok(Heuristic {
+            anchor_dist,
+            to_targets,
+        })
     }
 
     pub fn h(&self, e: u32) -> u32 {
@@ -79,7 +100,14 @@ impl Heuristic {
     /// returned: one byte read per lookup in the search instead of a map lookup per
     /// anchor and target. (A bound above the marks' largest value, 254, is stored as
     /// 254: still a lower bound.)
-    fn fill(&self, g: &Graph, targets: &[u32], o: &SearchOptions, budget: &mut Budget, marks: &mut Marks) -> Result<u32, String> {
+    fn fill(
+        &self,
+        g: &Graph,
+        targets: &[u32],
+        o: &SearchOptions,
+        budget: &mut Budget,
+        marks: &mut Marks,
+    ) -> Result<u32, String> {
         let depth = o.target_depth.unwrap_or(o.max_hops / 2).min(o.max_hops);
         // Backward: the hops still to walk from a node run towards the targets.
         distances(g, targets, depth, &o.filter, true, budget, marks)?;
@@ -103,7 +131,14 @@ type AnchorDistances = (FxHashMap<u32, u32>, Vec<Option<u32>>);
 /// only as deep as a term can be positive: [dist(α, t) − dist(α, e)]⁺ needs
 /// dist(α, e) < dist(α, t), so nodes as far from the anchor as every target add nothing.
 /// On a dense graph that saves searching the anchor's whole three-hop ball.
-fn anchor_distances(g: &Graph, a: u32, targets: &[u32], known: Option<u32>, depth: u32, budget: &mut Budget) -> Result<AnchorDistances, String> {
+fn anchor_distances(
+    g: &Graph,
+    a: u32,
+    targets: &[u32],
+    known: Option<u32>,
+    depth: u32,
+    budget: &mut Budget,
+) -> Result<AnchorDistances, String> {
     let mut dist = FxHashMap::default();
     dist.insert(a, 0);
     let mut to_targets: Vec<Option<u32>> = targets.iter().map(|&t| (t == a).then_some(0)).collect();
@@ -140,16 +175,40 @@ fn anchor_distances(g: &Graph, a: u32, targets: &[u32], known: Option<u32>, dept
 
 /// Writes the whole bound into `scratch.a` (see `Heuristic::fill`), using `scratch.b`
 /// while anchors are drawn; returns the bound at every unmarked node.
-fn bound(g: &Graph, targets: &[u32], o: &SearchOptions, budget: &mut Budget, scratch: &mut Scratch) -> Result<u32, String> {
-    Heuristic::new(g, targets, o, budget, &mut scratch.b)?.fill(g, targets, o, budget, &mut scratch.a)
+fn bound(
+    g: &Graph,
+    targets: &[u32],
+    o: &SearchOptions,
+    budget: &mut Budget,
+    scratch: &mut Scratch,
+) -> Result<u32, String> {
+    Heuristic::new(g, targets, o, budget, &mut scratch.b)?.fill(
+        g,
+        targets,
+        o,
+        budget,
+        &mut scratch.a,
+    )
 }
 
 /// For tests: the whole bound A* uses at every node of `nodes`.
-pub fn heuristic_for_test(g: &Graph, targets: &[u32], nodes: &[u32], o: &SearchOptions) -> Vec<u32> {
-    let mut budget = Budget::new(&SearchOptions { max_expansions: u64::MAX, timeout: None, ..o.clone() });
+pub fn heuristic_for_test(
+    g: &Graph,
+    targets: &[u32],
+    nodes: &[u32],
+    o: &SearchOptions,
+) -> Vec<u32> {
+    let mut budget = Budget::new(&SearchOptions {
+        max_expansions: u64::MAX,
+        timeout: None,
+        ..o.clone()
+    });
     with_scratch(g.node_count(), |scratch| {
         match bound(g, targets, o, &mut budget, scratch) {
-            Ok(beyond) => nodes.iter().map(|&n| scratch.a.get(n).unwrap_or(beyond)).collect(),
+            Ok(beyond) => nodes
+                .iter()
+                .map(|&n| scratch.a.get(n).unwrap_or(beyond))
+                .collect(),
             Err(_) => vec![0; nodes.len()],
         }
     })
@@ -168,7 +227,11 @@ struct Queue {
 impl Queue {
     fn new(max_hops: u32) -> Queue {
         let n = (max_hops as usize + 1) * (max_hops as usize + 1);
-        Queue { buckets: (0..n).map(|_| (Vec::new(), 0)).collect(), max_hops, lowest: n }
+        Queue {
+            buckets: (0..n).map(|_| (Vec::new(), 0)).collect(),
+            max_hops,
+            lowest: n,
+        }
     }
 
     /// Entries with f beyond max_hops are dropped: they could never be popped in time.
@@ -203,15 +266,39 @@ struct Entry {
 
 const ROOT: u32 = u32::MAX;
 
-pub fn multi_path_astar(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget) -> SearchResult {
+pub fn multi_path_astar(
+    g: &Graph,
+    sources: &[u32],
+    targets: &[u32],
+    o: &SearchOptions,
+    budget: &mut Budget,
+) -> SearchResult {
     with_scratch(g.node_count(), |scratch| {
         let beyond = match bound(g, targets, o, budget, scratch) {
             Ok(beyond) => beyond,
-            Err(reason) => return SearchResult { truncated: true, reason: Some(reason), ..Default::default() },
+            Err(reason) => {
+                return SearchResult {
+                    truncated: true,
+                    reason: Some(reason),
+                    ..Default::default()
+                }
+            }
         };
         let h = &scratch.a;
-        let settled = if o.max_paths < SETTLE_LIMIT { Settled::Dense(&mut scratch.b) } else { Settled::Map(FxHashMap::default()) };
-        search(g, sources, targets, o, budget, |v| h.get(v).unwrap_or(beyond), settled)
+        let settled = if o.max_paths < SETTLE_LIMIT {
+            Settled::Dense(&mut scratch.b)
+        } else {
+            Settled::Map(FxHashMap::default())
+        };
+        search(
+            g,
+            sources,
+            targets,
+            o,
+            budget,
+            |v| h.get(v).unwrap_or(beyond),
+            settled,
+        )
     })
 }
 
@@ -241,11 +328,23 @@ impl Settled<'_> {
     }
 }
 
-fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget, h_of: impl Fn(u32) -> u32, mut settled: Settled) -> SearchResult {
+fn search(
+    g: &Graph,
+    sources: &[u32],
+    targets: &[u32],
+    o: &SearchOptions,
+    budget: &mut Budget,
+    h_of: impl Fn(u32) -> u32,
+    mut settled: Settled,
+) -> SearchResult {
     let mut entries: Vec<Entry> = Vec::new();
     let mut queue = Queue::new(o.max_hops);
     for &s in sources {
-        entries.push(Entry { node: s, parent: ROOT, g: 0 });
+        entries.push(Entry {
+            node: s,
+            parent: ROOT,
+            g: 0,
+        });
         queue.push(h_of(s), 0, entries.len() as u32 - 1);
     }
     let mut paths = Vec::new();
@@ -259,7 +358,11 @@ fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget
         }
         settled.bump(node);
         if g_cost > 0 && targets.binary_search(&node).is_ok() {
-            paths.push(Path { nodes: chain(&entries, idx), relations: Vec::new(), forward: Vec::new() });
+            paths.push(Path {
+                nodes: chain(&entries, idx),
+                relations: Vec::new(),
+                forward: Vec::new(),
+            });
             if paths.len() >= want {
                 break;
             }
@@ -270,7 +373,12 @@ fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget
         }
         if let Err(reason) = budget.spend() {
             paths.truncate(o.max_paths);
-            return SearchResult { paths, truncated: true, reason: Some(reason), ..Default::default() };
+            return SearchResult {
+                paths,
+                truncated: true,
+                reason: Some(reason),
+                ..Default::default()
+            };
         }
         // A node is expanded up to max_paths + 1 times: its sorted neighbours are kept.
         let (start, end) = *sorted.entry(node).or_insert_with(|| {
@@ -292,13 +400,22 @@ fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget
             if g_cost + 1 + h > o.max_hops || settled.count(v) >= want || on_path.contains(&v) {
                 continue;
             }
-            entries.push(Entry { node: v, parent: idx, g: g_cost + 1 });
+            entries.push(Entry {
+                node: v,
+                parent: idx,
+                g: g_cost + 1,
+            });
             queue.push(g_cost + 1 + h, g_cost + 1, entries.len() as u32 - 1);
         }
     }
     let truncated = paths.len() > o.max_paths;
     paths.truncate(o.max_paths);
-    SearchResult { paths, truncated, reason: truncated.then(|| format!("more paths than max_paths={}", o.max_paths)), ..Default::default() }
+    SearchResult {
+        paths,
+        truncated,
+        reason: truncated.then(|| format!("more paths than max_paths={}", o.max_paths)),
+        ..Default::default()
+    }
 }
 
 fn chain(entries: &[Entry], mut idx: u32) -> Vec<u32> {

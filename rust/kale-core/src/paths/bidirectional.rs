@@ -54,14 +54,28 @@ struct Side<'m> {
 }
 
 impl<'m> Side<'m> {
-    fn new(roots: &[u32], backward: bool, depth_of: &'m mut Marks, mut nodes: Vec<u32>) -> Side<'m> {
+    fn new(
+        roots: &[u32],
+        backward: bool,
+        depth_of: &'m mut Marks,
+        mut nodes: Vec<u32>,
+    ) -> Side<'m> {
         for &r in roots {
             depth_of.mark(r, 0);
         }
         nodes.extend_from_slice(roots);
         let mut bounds = [0; LEVELS + 1];
         bounds[1] = roots.len();
-        Side { depth_of, nodes, bounds, costs: [0; LEVELS], frontier_cost: None, met: Vec::new(), depth: 0, backward }
+        Side {
+            depth_of,
+            nodes,
+            bounds,
+            costs: [0; LEVELS],
+            frontier_cost: None,
+            met: Vec::new(),
+            depth: 0,
+            backward,
+        }
     }
 
     fn level(&self, k: u32) -> &[u32] {
@@ -80,7 +94,9 @@ impl<'m> Side<'m> {
     /// The nodes one level closer to this side's roots that reached `node`, ascending.
     fn parents(&self, g: &Graph, f: &Filter, node: u32, out: &mut Vec<u32>) {
         out.clear();
-        let Some(d) = self.depth_of.get(node).filter(|&d| d > 0) else { return };
+        let Some(d) = self.depth_of.get(node).filter(|&d| d > 0) else {
+            return;
+        };
         // A parent was expanded, so it is a root or a node under the hub cap. Either
         // test each node of the level before for an edge to `node` (at most its edges,
         // often a few binary searches: cheap when `node` is a hub met near the roots),
@@ -116,12 +132,20 @@ struct Parents {
 
 impl Parents {
     /// Records `parents` (ascending) as `node`'s.
-    fn put(&mut self, side: &Side, g: &Graph, f: &Filter, node: u32, parents: impl Iterator<Item = u32>) {
+    fn put(
+        &mut self,
+        side: &Side,
+        g: &Graph,
+        f: &Filter,
+        node: u32,
+        parents: impl Iterator<Item = u32>,
+    ) {
         let start = self.pool.len() as u32;
         for p in parents {
             // Forward, a parent comes before the node on the path; backward, after it.
             let (a, b) = if side.backward { (node, p) } else { (p, node) };
-            self.labels.push(edge_between(g, a, b, f).unwrap_or((u16::MAX, true)));
+            self.labels
+                .push(edge_between(g, a, b, f).unwrap_or((u16::MAX, true)));
             self.pool.push(p);
         }
         self.range.insert(node, (start, self.pool.len() as u32));
@@ -129,7 +153,15 @@ impl Parents {
 
     /// Adds ((parent, node), label index) for each of `node`'s parents to `successors`,
     /// and the parents to `stack`.
-    fn link(&mut self, side: &Side, g: &Graph, f: &Filter, node: u32, successors: &mut Vec<(u64, u32)>, stack: &mut Vec<u32>) {
+    fn link(
+        &mut self,
+        side: &Side,
+        g: &Graph,
+        f: &Filter,
+        node: u32,
+        successors: &mut Vec<(u64, u32)>,
+        stack: &mut Vec<u32>,
+    ) {
         let (start, end) = self.of(side, g, f, node);
         for i in start..end {
             successors.push((pair(self.pool[i as usize], node), i));
@@ -149,17 +181,52 @@ impl Parents {
     }
 }
 
-pub fn all_shortest(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget) -> SearchResult {
-    with_scratch(g.node_count(), |scratch| search(g, sources, targets, o, budget, scratch))
+pub fn all_shortest(
+    g: &Graph,
+    sources: &[u32],
+    targets: &[u32],
+    o: &SearchOptions,
+    budget: &mut Budget,
+) -> SearchResult {
+    with_scratch(g.node_count(), |scratch| {
+        search(g, sources, targets, o, budget, scratch)
+    })
 }
 
-fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget, scratch: &mut Scratch) -> SearchResult {
+fn search(
+    g: &Graph,
+    sources: &[u32],
+    targets: &[u32],
+    o: &SearchOptions,
+    budget: &mut Budget,
+    scratch: &mut Scratch,
+) -> SearchResult {
     let Scratch { a, b, vecs, maps } = scratch;
     let mut fwd = Side::new(sources, false, a, vecs.take());
     let mut bwd = Side::new(targets, true, b, vecs.take());
     let mut meeting = vecs.take();
-    let result = expand(g, sources, targets, o, budget, &mut fwd, &mut bwd, &mut meeting);
-    let result = result.unwrap_or_else(|| join(g, &o.filter, &mut fwd, &mut bwd, &meeting, o.max_paths, vecs, maps));
+    let result = expand(
+        g,
+        sources,
+        targets,
+        o,
+        budget,
+        &mut fwd,
+        &mut bwd,
+        &mut meeting,
+    );
+    let result = result.unwrap_or_else(|| {
+        join(
+            g,
+            &o.filter,
+            &mut fwd,
+            &mut bwd,
+            &meeting,
+            o.max_paths,
+            vecs,
+            maps,
+        )
+    });
     for v in [fwd.nodes, bwd.nodes, meeting] {
         vecs.give(v);
     }
@@ -169,19 +236,38 @@ fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget
 /// Expands levels until the searches meet (`None`, the meeting nodes in `meeting`) or
 /// cannot (`Some`: the result without paths).
 #[allow(clippy::too_many_arguments)]
-fn expand<'m>(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, budget: &mut Budget, fwd: &mut Side<'m>, bwd: &mut Side<'m>, meeting: &mut Vec<u32>) -> Option<SearchResult> {
+fn expand<'m>(
+    g: &Graph,
+    sources: &[u32],
+    targets: &[u32],
+    o: &SearchOptions,
+    budget: &mut Budget,
+    fwd: &mut Side<'m>,
+    bwd: &mut Side<'m>,
+    meeting: &mut Vec<u32>,
+) -> Option<SearchResult> {
     let endpoint = |n: u32| sources.binary_search(&n).is_ok() || targets.binary_search(&n).is_ok();
     while fwd.depth + bwd.depth < o.max_hops {
         if fwd.level(fwd.depth).is_empty() || bwd.level(bwd.depth).is_empty() {
-            return Some(SearchResult { reason: Some("no path: the two searches cannot meet".into()), ..Default::default() });
+            return Some(SearchResult {
+                reason: Some("no path: the two searches cannot meet".into()),
+                ..Default::default()
+            });
         }
         let (fc, bc) = (fwd.cost(g), bwd.cost(g));
-        let (this, other, work) = if fc <= bc { (&mut *fwd, &*bwd, fc) } else { (&mut *bwd, &*fwd, bc) };
+        let (this, other, work) = if fc <= bc {
+            (&mut *fwd, &*bwd, fc)
+        } else {
+            (&mut *bwd, &*fwd, bc)
+        };
         let depth = this.depth + 1;
         // On the last level a new node matters only where it meets the other side, so
         // the others are neither marked nor kept: that level is usually the largest.
         let last = depth + other.depth == o.max_hops;
-        let (start, end) = (this.bounds[this.depth as usize], this.bounds[this.depth as usize + 1]);
+        let (start, end) = (
+            this.bounds[this.depth as usize],
+            this.bounds[this.depth as usize + 1],
+        );
         for i in start..end {
             let u = this.nodes[i];
             // Endpoints are expanded only as roots; a hub never as an intermediate.
@@ -189,7 +275,11 @@ fn expand<'m>(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, bu
                 continue;
             }
             if let Err(reason) = budget.spend() {
-                return Some(SearchResult { truncated: true, reason: Some(reason), ..Default::default() });
+                return Some(SearchResult {
+                    truncated: true,
+                    reason: Some(reason),
+                    ..Default::default()
+                });
             }
             let (depth_of, nodes, met) = (&mut *this.depth_of, &mut this.nodes, &mut this.met);
             each_neighbour(g, u, &o.filter, this.backward, |v| {
@@ -198,7 +288,10 @@ fn expand<'m>(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, bu
                     met.push(pair(v, u)); // a meeting node of this level, reached again
                     return;
                 }
-                if (last && !meets) || depth_of.contains(v) || (o.filter.is_hub(g, v) && !endpoint(v)) {
+                if (last && !meets)
+                    || depth_of.contains(v)
+                    || (o.filter.is_hub(g, v) && !endpoint(v))
+                {
                     return;
                 }
                 depth_of.mark(v, depth);
@@ -222,14 +315,39 @@ fn expand<'m>(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions, bu
 }
 
 #[allow(clippy::too_many_arguments)]
-fn join<'m>(g: &Graph, f: &Filter, fwd: &mut Side<'m>, bwd: &mut Side<'m>, meeting: &[u32], max_paths: usize, vecs: &mut VecPool, maps: &mut [FxHashMap<u32, (u32, u32)>; 2]) -> SearchResult {
-    let mut ahead = Parents { range: take_cleared(&mut maps[0]), pool: vecs.take(), labels: Vec::new(), buf: vecs.take() };
-    let mut behind = Parents { range: take_cleared(&mut maps[1]), pool: vecs.take(), labels: Vec::new(), buf: vecs.take() };
+fn join<'m>(
+    g: &Graph,
+    f: &Filter,
+    fwd: &mut Side<'m>,
+    bwd: &mut Side<'m>,
+    meeting: &[u32],
+    max_paths: usize,
+    vecs: &mut VecPool,
+    maps: &mut [FxHashMap<u32, (u32, u32)>; 2],
+) -> SearchResult {
+    let mut ahead = Parents {
+        range: take_cleared(&mut maps[0]),
+        pool: vecs.take(),
+        labels: Vec::new(),
+        buf: vecs.take(),
+    };
+    let mut behind = Parents {
+        range: take_cleared(&mut maps[1]),
+        pool: vecs.take(),
+        labels: Vec::new(),
+        buf: vecs.take(),
+    };
     for (side, memo) in [(&mut *fwd, &mut ahead), (&mut *bwd, &mut behind)] {
         side.met.sort_unstable();
         side.met.dedup();
         for run in side.met.chunk_by(|a, b| a >> 32 == b >> 32) {
-            memo.put(side, g, f, (run[0] >> 32) as u32, run.iter().map(|&e| e as u32));
+            memo.put(
+                side,
+                g,
+                f,
+                (run[0] >> 32) as u32,
+                run.iter().map(|&e| e as u32),
+            );
         }
     }
     let (fwd, bwd) = (&*fwd, &*bwd);
@@ -248,7 +366,19 @@ fn join<'m>(g: &Graph, f: &Filter, fwd: &mut Side<'m>, bwd: &mut Side<'m>, meeti
         }
     }
     successors.sort_unstable_by_key(|e| e.0);
-    let mut walk = Walk { g, f, bwd, meeting, successors: &successors, ahead: &ahead.labels, behind: &mut behind, nodes: vecs.take(), hops: Vec::new(), paths: Vec::new(), limit: max_paths + 1 };
+    let mut walk = Walk {
+        g,
+        f,
+        bwd,
+        meeting,
+        successors: &successors,
+        ahead: &ahead.labels,
+        behind: &mut behind,
+        nodes: vecs.take(),
+        hops: Vec::new(),
+        paths: Vec::new(),
+        limit: max_paths + 1,
+    };
     for &s in fwd.level(0) {
         walk.nodes.push(s);
         walk.step(s);
@@ -311,12 +441,19 @@ impl Walk<'_> {
             return;
         }
         if self.bwd.depth_of.get(u) == Some(0) {
-            let (mut relations, mut forward) = (Vec::with_capacity(self.hops.len()), Vec::with_capacity(self.hops.len()));
+            let (mut relations, mut forward) = (
+                Vec::with_capacity(self.hops.len()),
+                Vec::with_capacity(self.hops.len()),
+            );
             for &(r, f) in &self.hops {
                 relations.push(r);
                 forward.push(f);
             }
-            self.paths.push(Path { nodes: self.nodes.clone(), relations, forward });
+            self.paths.push(Path {
+                nodes: self.nodes.clone(),
+                relations,
+                forward,
+            });
             return;
         }
         let (start, end) = self.behind.of(self.bwd, self.g, self.f, u);

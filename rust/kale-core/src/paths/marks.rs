@@ -126,7 +126,11 @@ pub(crate) fn with_scratch<R>(nodes: u32, f: impl FnOnce(&mut Scratch) -> R) -> 
             SCRATCH.with_borrow_mut(|pool| pool.push(std::mem::take(&mut self.0)));
         }
     }
-    let mut lent = Lent(SCRATCH.with_borrow_mut(|pool| pool.pop()).unwrap_or_default());
+    let mut lent = Lent(
+        SCRATCH
+            .with_borrow_mut(|pool| pool.pop())
+            .unwrap_or_default(),
+    );
     for m in [&mut lent.0.a, &mut lent.0.b] {
         if m.depth.len() < nodes as usize {
             m.depth.resize(nodes as usize, UNSEEN);

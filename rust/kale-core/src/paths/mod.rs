@@ -42,7 +42,9 @@ impl std::str::FromStr for Method {
             "shortest" => Ok(Method::Shortest),
             "k_shortest" | "k-shortest" => Ok(Method::KShortest),
             "astar" | "a*" => Ok(Method::AStar),
-            other => Err(KaleError::invalid(format!("method must be 'shortest', 'k_shortest' or 'astar', not {other:?}"))),
+            other => Err(KaleError::invalid(format!(
+                "method must be 'shortest', 'k_shortest' or 'astar', not {other:?}"
+            ))),
         }
     }
 }
@@ -118,14 +120,21 @@ pub(crate) struct Budget {
 
 impl Budget {
     fn new(o: &SearchOptions) -> Budget {
-        Budget { expanded: 0, max_expansions: o.max_expansions, deadline: o.timeout.map(|t| Instant::now() + t) }
+        Budget {
+            expanded: 0,
+            max_expansions: o.max_expansions,
+            deadline: o.timeout.map(|t| Instant::now() + t),
+        }
     }
 
     /// Counts one expansion; `Err(reason)` when a bound is reached.
     pub fn spend(&mut self) -> std::result::Result<(), String> {
         self.expanded += 1;
         if self.expanded > self.max_expansions {
-            return Err(format!("stopped after max_expansions={} expansions", self.max_expansions));
+            return Err(format!(
+                "stopped after max_expansions={} expansions",
+                self.max_expansions
+            ));
         }
         if self.expanded % 256 == 0 {
             if let Some(d) = self.deadline {
@@ -140,10 +149,20 @@ impl Budget {
 
 fn check(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions) -> Result<()> {
     if sources.is_empty() || targets.is_empty() {
-        return Err(KaleError::invalid(format!("{} is empty: a search needs at least one source and one target", if sources.is_empty() { "sources" } else { "targets" })));
+        return Err(KaleError::invalid(format!(
+            "{} is empty: a search needs at least one source and one target",
+            if sources.is_empty() {
+                "sources"
+            } else {
+                "targets"
+            }
+        )));
     }
     if o.max_hops == 0 || o.max_hops > MAX_HOPS_LIMIT {
-        return Err(KaleError::invalid(format!("max_hops must be between 1 and {MAX_HOPS_LIMIT}, not {}", o.max_hops)));
+        return Err(KaleError::invalid(format!(
+            "max_hops must be between 1 and {MAX_HOPS_LIMIT}, not {}",
+            o.max_hops
+        )));
     }
     if o.max_paths == 0 {
         return Err(KaleError::invalid("max_paths must be at least 1"));
@@ -155,17 +174,29 @@ fn check(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions) -> Resu
 }
 
 /// Searches paths from any source to any target.
-pub fn search(g: &Graph, sources: &[u32], targets: &[u32], o: &SearchOptions) -> Result<SearchResult> {
+pub fn search(
+    g: &Graph,
+    sources: &[u32],
+    targets: &[u32],
+    o: &SearchOptions,
+) -> Result<SearchResult> {
     check(g, sources, targets, o)?;
     let started = Instant::now();
     let mut sources: Vec<u32> = sources.to_vec();
     sources.sort_unstable();
     sources.dedup();
-    let mut targets: Vec<u32> = targets.iter().copied().filter(|t| sources.binary_search(t).is_err()).collect();
+    let mut targets: Vec<u32> = targets
+        .iter()
+        .copied()
+        .filter(|t| sources.binary_search(t).is_err())
+        .collect();
     targets.sort_unstable();
     targets.dedup();
     let mut result = if targets.is_empty() {
-        SearchResult { reason: Some("every target is also a source".into()), ..Default::default() }
+        SearchResult {
+            reason: Some("every target is also a source".into()),
+            ..Default::default()
+        }
     } else {
         let mut budget = Budget::new(o);
         let mut r = match o.method {

@@ -19,7 +19,10 @@ pub struct Filter {
 
 impl Filter {
     pub fn relation_ok(&self, r: u16) -> bool {
-        self.allow.as_ref().is_none_or(|a| a.binary_search(&r).is_ok()) && self.deny.binary_search(&r).is_err()
+        self.allow
+            .as_ref()
+            .is_none_or(|a| a.binary_search(&r).is_ok())
+            && self.deny.binary_search(&r).is_err()
     }
 
     pub fn is_hub(&self, g: &Graph, n: u32) -> bool {
@@ -57,9 +60,15 @@ pub fn each_neighbour(g: &Graph, n: u32, f: &Filter, backward: bool, mut visit: 
         let (ns, rs) = g.neighbours(n, d);
         // A corrupted file may hold an out-of-range id; skip it rather than panic.
         if every_relation {
-            ns.iter().copied().filter(|&x| x < node_count && x != n).for_each(&mut visit);
+            ns.iter()
+                .copied()
+                .filter(|&x| x < node_count && x != n)
+                .for_each(&mut visit);
         } else {
-            ns.iter().zip(rs).filter(|&(&x, &r)| x < node_count && x != n && f.relation_ok(r)).for_each(|(&x, _)| visit(x));
+            ns.iter()
+                .zip(rs)
+                .filter(|&(&x, &r)| x < node_count && x != n && f.relation_ok(r))
+                .for_each(|(&x, _)| visit(x));
         }
     }
 }
@@ -82,7 +91,9 @@ pub fn adjacent(g: &Graph, f: &Filter, from: u32, to: u32, backward: bool) -> bo
         return false;
     }
     match (f.directed, backward) {
-        (false, _) => lowest_relation(g, from, to, f).is_some() || lowest_relation(g, to, from, f).is_some(),
+        (false, _) => {
+            lowest_relation(g, from, to, f).is_some() || lowest_relation(g, to, from, f).is_some()
+        }
         (true, false) => lowest_relation(g, from, to, f).is_some(),
         (true, true) => lowest_relation(g, to, from, f).is_some(),
     }
@@ -93,11 +104,19 @@ pub fn adjacent(g: &Graph, f: &Filter, from: u32, to: u32, backward: bool) -> bo
 /// of a hub reads the leaf's few edges, not the hub's thousands.
 fn lowest_relation(g: &Graph, from: u32, to: u32, f: &Filter) -> Option<u16> {
     let (out, ins) = (g.neighbours(from, Dir::Out), g.neighbours(to, Dir::In));
-    let ((ns, rs), target) = if ins.0.len() < out.0.len() { (ins, from) } else { (out, to) };
+    let ((ns, rs), target) = if ins.0.len() < out.0.len() {
+        (ins, from)
+    } else {
+        (out, to)
+    };
     // Both lists are sorted by (relation, neighbour), so the first match has the lowest
     // relation: a scan for short lists, a binary search in each relation's run for long.
     if ns.len() <= 64 {
-        return ns.iter().zip(rs).find(|&(&x, &r)| x == target && f.relation_ok(r)).map(|(_, &r)| r);
+        return ns
+            .iter()
+            .zip(rs)
+            .find(|&(&x, &r)| x == target && f.relation_ok(r))
+            .map(|(_, &r)| r);
     }
     let mut start = 0;
     while start < rs.len() {
@@ -115,7 +134,15 @@ fn lowest_relation(g: &Graph, from: u32, to: u32, f: &Filter) -> Option<u16> {
 /// Hubs under the filter's cap get a distance but are not expanded, except the roots.
 /// The marks keep nodes in the order they were marked, so each level is a run of them:
 /// no frontier lists to fill.
-pub(crate) fn distances(g: &Graph, roots: &[u32], depth: u32, f: &Filter, backward: bool, budget: &mut Budget, dist: &mut Marks) -> Result<(), String> {
+pub(crate) fn distances(
+    g: &Graph,
+    roots: &[u32],
+    depth: u32,
+    f: &Filter,
+    backward: bool,
+    budget: &mut Budget,
+    dist: &mut Marks,
+) -> Result<(), String> {
     let mut start = dist.marked().len();
     for &r in roots {
         dist.mark(r, 0);

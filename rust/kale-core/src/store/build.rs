@@ -11,7 +11,9 @@ use rayon::slice::ParallelSliceMut;
 
 use super::extsort::{Direction, EdgeSorter};
 use super::fold;
-use super::format::{files, ArrayInfo, ArrayWriter, Manifest, StringTableWriter, FORMAT_NAME, FORMAT_VERSION};
+use super::format::{
+    files, ArrayInfo, ArrayWriter, Manifest, StringTableWriter, FORMAT_NAME, FORMAT_VERSION,
+};
 use crate::error::{IoContext, KaleError, Result};
 use crate::ingest::{input, Builder, NameKind, OnError, Source};
 
@@ -28,7 +30,12 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions { memory: 2 << 30, on_error: OnError::Fail, progress: true, overwrite: false }
+        BuildOptions {
+            memory: 2 << 30,
+            on_error: OnError::Fail,
+            progress: true,
+            overwrite: false,
+        }
     }
 }
 
@@ -57,7 +64,12 @@ fn bar(progress: bool, len: u64, template: &str) -> ProgressBar {
     pb
 }
 
-pub fn build(source: &Source, out: &Path, opts: &BuildOptions, cancel: &(dyn Fn() -> bool + Sync)) -> Result<Manifest> {
+pub fn build(
+    source: &Source,
+    out: &Path,
+    opts: &BuildOptions,
+    cancel: &(dyn Fn() -> bool + Sync),
+) -> Result<Manifest> {
     let started = Instant::now();
     if let Source::WordNet(s) = source {
         crate::ingest::wordnet::check_dir(&s.dir)?;
@@ -71,34 +83,74 @@ pub fn build(source: &Source, out: &Path, opts: &BuildOptions, cancel: &(dyn Fn(
         total += input::file_size(path)?;
     }
     if out.exists() && !opts.overwrite {
-        return Err(KaleError::invalid(format!("{} already exists; remove it or pass overwrite", out.display())));
+        return Err(KaleError::invalid(format!(
+            "{} already exists; remove it or pass overwrite",
+            out.display()
+        )));
     }
-    let name = out.file_name().ok_or_else(|| KaleError::invalid(format!("{} is not a directory name", out.display())))?;
+    let name = out
+        .file_name()
+        .ok_or_else(|| KaleError::invalid(format!("{} is not a directory name", out.display())))?;
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).at(&parent)?;
-    let mut partial = PartialDir { path: parent.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id())), keep: false };
+    let mut partial = PartialDir {
+        path: parent.join(format!(
+            ".{}.partial-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        )),
+        keep: false,
+    };
     let _ = std::fs::remove_dir_all(&partial.path);
     std::fs::create_dir(&partial.path).at(&partial.path)?;
     let sort_dir = partial.path.join("sort");
     std::fs::create_dir(&sort_dir).at(&sort_dir)?;
 
-    let pb = bar(opts.progress, total, "reading  [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}");
-    let mut b = Builder::new(EdgeSorter::new(opts.memory / 2, &sort_dir), opts.on_error, &pb, cancel);
+    let pb = bar(
+        opts.progress,
+        total,
+        "reading  [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+    );
+    let mut b = Builder::new(
+        EdgeSorter::new(opts.memory / 2, &sort_dir),
+        opts.on_error,
+        &pb,
+        cancel,
+    );
     source.read(&mut b)?;
     pb.finish_and_clear();
 
     let mut arrays = BTreeMap::new();
     let n = b.nodes.len() as u32;
-    let pb = bar(opts.progress, 2 * b.edges.pushed(), "indexing [{bar:30}] {human_pos}/{human_len} edges {per_sec} eta {eta}");
+    let pb = bar(
+        opts.progress,
+        2 * b.edges.pushed(),
+        "indexing [{bar:30}] {human_pos}/{human_len} edges {per_sec} eta {eta}",
+    );
     let mut duplicates = 0;
     for (dir, names) in [
-        (Direction::Out, [files::OUT_OFFSETS, files::OUT_TARGETS, files::OUT_RELATIONS]),
-        (Direction::In, [files::IN_OFFSETS, files::IN_SOURCES, files::IN_RELATIONS]),
+        (
+            Direction::Out,
+            [files::OUT_OFFSETS, files::OUT_TARGETS, files::OUT_RELATIONS],
+        ),
+        (
+            Direction::In,
+            [files::IN_OFFSETS, files::IN_SOURCES, files::IN_RELATIONS],
+        ),
     ] {
-        duplicates = write_adjacency(&mut b.edges, dir, n, &partial.path, names, &mut arrays, &pb, cancel)?;
+        duplicates = write_adjacency(
+            &mut b.edges,
+            dir,
+            n,
+            &partial.path,
+            names,
+            &mut arrays,
+            &pb,
+            cancel,
+        )?;
     }
     pb.finish_and_clear();
     let _ = std::fs::remove_dir_all(&sort_dir);
@@ -170,7 +222,11 @@ fn write_adjacency(
     offsets.u32(0)?;
     let (mut next, mut count) = (0u32, 0u32);
     let duplicates = sorter.for_each_sorted(dir, |e| {
-        let (node, other) = if dir == Direction::Out { (e.src, e.dst) } else { (e.dst, e.src) };
+        let (node, other) = if dir == Direction::Out {
+            (e.src, e.dst)
+        } else {
+            (e.dst, e.src)
+        };
         while next < node {
             offsets.u32(count)?;
             next += 1;
@@ -204,7 +260,11 @@ struct NameCounts {
 }
 
 /// Writes the id, name and relation string tables and the sorted lookup orders.
-fn write_strings(b: &Builder, path: &Path, arrays: &mut BTreeMap<String, ArrayInfo>) -> Result<NameCounts> {
+fn write_strings(
+    b: &Builder,
+    path: &Path,
+    arrays: &mut BTreeMap<String, ArrayInfo>,
+) -> Result<NameCounts> {
     let n = b.nodes.len();
     let mut ids = StringTableWriter::create(path, files::NODE_IDS)?;
     for id in b.nodes.iter() {
@@ -226,7 +286,11 @@ fn write_strings(b: &Builder, path: &Path, arrays: &mut BTreeMap<String, ArrayIn
     let mut alias_ranges = ArrayWriter::create(path, files::ALIAS_RANGES)?;
     let mut labelled: Vec<(u32, &str)> = Vec::new();
     let mut alias_texts: Vec<&str> = Vec::new();
-    let mut counts = NameCounts { labels: 0, aliases: 0, descriptions: 0 };
+    let mut counts = NameCounts {
+        labels: 0,
+        aliases: 0,
+        descriptions: 0,
+    };
     let mut at = 0;
     alias_ranges.u32(0)?;
     for node in 0..n as u32 {
@@ -259,7 +323,8 @@ fn write_strings(b: &Builder, path: &Path, arrays: &mut BTreeMap<String, ArrayIn
         for text in &alias_texts[first_alias..] {
             aliases.push(text)?;
         }
-        let total = u32::try_from(alias_texts.len()).map_err(|_| KaleError::invalid("more than 4,294,967,295 aliases"))?;
+        let total = u32::try_from(alias_texts.len())
+            .map_err(|_| KaleError::invalid("more than 4,294,967,295 aliases"))?;
         alias_ranges.u32(total)?;
     }
     counts.aliases = alias_texts.len() as u64;
@@ -269,7 +334,12 @@ fn write_strings(b: &Builder, path: &Path, arrays: &mut BTreeMap<String, ArrayIn
     alias_ranges.finish(arrays)?;
 
     labelled.par_sort_by_cached_key(|(_, label)| fold(label));
-    write_u32s(path, files::LABEL_ORDER, &labelled.iter().map(|(node, _)| *node).collect::<Vec<_>>(), arrays)?;
+    write_u32s(
+        path,
+        files::LABEL_ORDER,
+        &labelled.iter().map(|(node, _)| *node).collect::<Vec<_>>(),
+        arrays,
+    )?;
     let mut alias_order: Vec<u32> = (0..alias_texts.len() as u32).collect();
     alias_order.par_sort_by_cached_key(|&i| fold(alias_texts[i as usize]));
     write_u32s(path, files::ALIAS_ORDER, &alias_order, arrays)?;
@@ -278,14 +348,24 @@ fn write_strings(b: &Builder, path: &Path, arrays: &mut BTreeMap<String, ArrayIn
     let mut relation_labels = StringTableWriter::create(path, files::RELATION_LABELS)?;
     for id in b.relations.iter() {
         relation_ids.push(id)?;
-        relation_labels.push(b.relation_labels.get(id).map(|(_, l)| l.as_str()).unwrap_or(""))?;
+        relation_labels.push(
+            b.relation_labels
+                .get(id)
+                .map(|(_, l)| l.as_str())
+                .unwrap_or(""),
+        )?;
     }
     relation_ids.finish(arrays)?;
     relation_labels.finish(arrays)?;
     Ok(counts)
 }
 
-fn write_u32s(path: &Path, name: &str, values: &[u32], arrays: &mut BTreeMap<String, ArrayInfo>) -> Result<()> {
+fn write_u32s(
+    path: &Path,
+    name: &str,
+    values: &[u32],
+    arrays: &mut BTreeMap<String, ArrayInfo>,
+) -> Result<()> {
     let mut w = ArrayWriter::create(path, name)?;
     w.u32s(values)?;
     w.finish(arrays)

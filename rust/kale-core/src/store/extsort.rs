@@ -53,7 +53,13 @@ impl EdgeSorter {
     /// `memory` bytes for the chunk; run files go under `tmp`.
     pub fn new(memory: u64, tmp: &Path) -> EdgeSorter {
         let capacity = (memory as usize / std::mem::size_of::<Edge>()).max(1024);
-        EdgeSorter { chunk: Vec::new(), capacity, tmp: tmp.to_path_buf(), runs: Vec::new(), pushed: 0 }
+        EdgeSorter {
+            chunk: Vec::new(),
+            capacity,
+            tmp: tmp.to_path_buf(),
+            runs: Vec::new(),
+            pushed: 0,
+        }
     }
 
     pub fn push(&mut self, edge: Edge) -> Result<()> {
@@ -93,7 +99,11 @@ impl EdgeSorter {
 
     /// Calls `f` on every distinct edge in `dir` order; returns the number of
     /// duplicates dropped. Call it for `Out` and then for `In`.
-    pub fn for_each_sorted(&mut self, dir: Direction, mut f: impl FnMut(Edge) -> Result<()>) -> Result<u64> {
+    pub fn for_each_sorted(
+        &mut self,
+        dir: Direction,
+        mut f: impl FnMut(Edge) -> Result<()>,
+    ) -> Result<u64> {
         let mut last: Option<Edge> = None;
         let mut duplicates = 0u64;
         let mut emit = |e: Edge| -> Result<()> {
@@ -128,8 +138,16 @@ impl EdgeSorter {
         }
         while let Some(Reverse((key, i))) = heap.pop() {
             let e = match dir {
-                Direction::Out => Edge { src: key.0, rel: key.1, dst: key.2 },
-                Direction::In => Edge { src: key.2, rel: key.1, dst: key.0 },
+                Direction::Out => Edge {
+                    src: key.0,
+                    rel: key.1,
+                    dst: key.2,
+                },
+                Direction::In => Edge {
+                    src: key.2,
+                    rel: key.1,
+                    dst: key.0,
+                },
             };
             emit(e)?;
             if let Some(next) = readers[i].next()? {
@@ -156,7 +174,10 @@ struct RunReader {
 impl RunReader {
     fn open(path: &Path) -> Result<RunReader> {
         let file = File::open(path).at(path)?;
-        Ok(RunReader { path: path.to_path_buf(), inner: BufReader::with_capacity(1 << 18, file) })
+        Ok(RunReader {
+            path: path.to_path_buf(),
+            inner: BufReader::with_capacity(1 << 18, file),
+        })
     }
 
     fn next(&mut self) -> Result<Option<Edge>> {

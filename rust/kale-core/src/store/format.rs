@@ -46,7 +46,14 @@ pub mod files {
     pub const ALIASES: &str = "aliases";
     pub const RELATION_IDS: &str = "relation_ids";
     pub const RELATION_LABELS: &str = "relation_labels";
-    pub const STRING_TABLES: [&str; 6] = [NODE_IDS, LABELS, DESCRIPTIONS, ALIASES, RELATION_IDS, RELATION_LABELS];
+    pub const STRING_TABLES: [&str; 6] = [
+        NODE_IDS,
+        LABELS,
+        DESCRIPTIONS,
+        ALIASES,
+        RELATION_IDS,
+        RELATION_LABELS,
+    ];
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -86,21 +93,38 @@ impl Manifest {
             ));
         }
         let text = std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => KaleError::corrupt(dir, "manifest.json is missing: not a kale graph, or its build did not finish"),
+            std::io::ErrorKind::NotFound => KaleError::corrupt(
+                dir,
+                "manifest.json is missing: not a kale graph, or its build did not finish",
+            ),
             _ => KaleError::io(&path, e),
         })?;
         let value: serde_json::Value = serde_json::from_slice(&text)
             .map_err(|e| KaleError::corrupt(&path, format!("manifest is not valid JSON ({e})")))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
-            return Err(KaleError::corrupt(&path, "manifest does not describe a kale graph"));
+            return Err(KaleError::corrupt(
+                &path,
+                "manifest does not describe a kale graph",
+            ));
         }
-        let found = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+        let found = value
+            .get("format_version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0) as u32;
         if found != FORMAT_VERSION {
-            return Err(KaleError::Version { path: dir.to_path_buf(), found, expected: FORMAT_VERSION });
+            return Err(KaleError::Version {
+                path: dir.to_path_buf(),
+                found,
+                expected: FORMAT_VERSION,
+            });
         }
-        let manifest: Manifest = serde_json::from_value(value).map_err(|e| KaleError::corrupt(&path, format!("manifest: {e}")))?;
+        let manifest: Manifest = serde_json::from_value(value)
+            .map_err(|e| KaleError::corrupt(&path, format!("manifest: {e}")))?;
         if manifest.self_checksum()? != manifest.manifest_xxh3 {
-            return Err(KaleError::corrupt(&path, "the manifest does not match its own checksum: it was edited or damaged"));
+            return Err(KaleError::corrupt(
+                &path,
+                "the manifest does not match its own checksum: it was edited or damaged",
+            ));
         }
         Ok(manifest)
     }
@@ -115,7 +139,8 @@ impl Manifest {
     pub fn write(&mut self, dir: &Path) -> Result<()> {
         self.manifest_xxh3 = self.self_checksum()?;
         let path = dir.join(MANIFEST);
-        let text = serde_json::to_vec_pretty(self).map_err(|e| KaleError::invalid(e.to_string()))?;
+        let text =
+            serde_json::to_vec_pretty(self).map_err(|e| KaleError::invalid(e.to_string()))?;
         let mut f = File::create(&path).at(&path)?;
         f.write_all(&text).at(&path)?;
         f.sync_all().at(&path)
@@ -175,10 +200,24 @@ impl ArrayWriter {
 
     /// Flush, fsync and record the file in the manifest's array table.
     pub fn finish(self, arrays: &mut BTreeMap<String, ArrayInfo>) -> Result<()> {
-        let ArrayWriter { path, name, out, hasher, bytes } = self;
-        let file = out.into_inner().map_err(|e| KaleError::io(&path, e.into_error()))?;
+        let ArrayWriter {
+            path,
+            name,
+            out,
+            hasher,
+            bytes,
+        } = self;
+        let file = out
+            .into_inner()
+            .map_err(|e| KaleError::io(&path, e.into_error()))?;
         file.sync_all().at(&path)?;
-        arrays.insert(name, ArrayInfo { bytes, xxh3: xxh3_hex(hasher.digest()) });
+        arrays.insert(
+            name,
+            ArrayInfo {
+                bytes,
+                xxh3: xxh3_hex(hasher.digest()),
+            },
+        );
         Ok(())
     }
 }
@@ -194,7 +233,11 @@ impl StringTableWriter {
     pub fn create(dir: &Path, name: &str) -> Result<StringTableWriter> {
         let mut offsets = ArrayWriter::create(dir, &format!("{name}.offsets"))?;
         offsets.u64(0)?;
-        Ok(StringTableWriter { offsets, bytes: ArrayWriter::create(dir, &format!("{name}.bytes"))?, end: 0 })
+        Ok(StringTableWriter {
+            offsets,
+            bytes: ArrayWriter::create(dir, &format!("{name}.bytes"))?,
+            end: 0,
+        })
     }
 
     pub fn push(&mut self, s: &str) -> Result<()> {

@@ -29,17 +29,29 @@ struct Array<T: Pod> {
 impl<T: Pod> Array<T> {
     fn open(dir: &Path, name: &str, manifest: &Manifest) -> Result<Array<T>> {
         let path = dir.join(name);
-        let info = manifest.arrays.get(name).ok_or_else(|| KaleError::corrupt(dir, format!("the manifest lists no {name}")))?;
+        let info = manifest
+            .arrays
+            .get(name)
+            .ok_or_else(|| KaleError::corrupt(dir, format!("the manifest lists no {name}")))?;
         let file = File::open(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => KaleError::corrupt(dir, format!("{name} is missing")),
             _ => KaleError::io(&path, e),
         })?;
         let len = file.metadata().at(&path)?.len();
         if len != info.bytes {
-            return Err(KaleError::corrupt(dir, format!("{name} holds {len} bytes, the manifest says {}: truncated or overwritten", info.bytes)));
+            return Err(KaleError::corrupt(
+                dir,
+                format!(
+                    "{name} holds {len} bytes, the manifest says {}: truncated or overwritten",
+                    info.bytes
+                ),
+            ));
         }
         if len % std::mem::size_of::<T>() as u64 != 0 {
-            return Err(KaleError::corrupt(dir, format!("{name} is not a whole number of elements")));
+            return Err(KaleError::corrupt(
+                dir,
+                format!("{name} is not a whole number of elements"),
+            ));
         }
         // An empty file cannot be mapped on every platform, and needs no map.
         let map = if len == 0 {
@@ -50,11 +62,17 @@ impl<T: Pod> Array<T> {
             // files of an opened graph is outside what any mapped format can guard.
             let map = unsafe { Mmap::map(&file) }.at(&path)?;
             if map.as_ptr().align_offset(std::mem::align_of::<T>()) != 0 {
-                return Err(KaleError::corrupt(dir, format!("{name} is not aligned in memory")));
+                return Err(KaleError::corrupt(
+                    dir,
+                    format!("{name} is not aligned in memory"),
+                ));
             }
             Some(map)
         };
-        Ok(Array { map, _t: PhantomData })
+        Ok(Array {
+            map,
+            _t: PhantomData,
+        })
     }
 
     #[inline]
@@ -63,7 +81,12 @@ impl<T: Pod> Array<T> {
             None => &[],
             // SAFETY: the map is aligned for T (checked at open), its length is a
             // multiple of size_of::<T>(), and T is a plain number type.
-            Some(m) => unsafe { std::slice::from_raw_parts(m.as_ptr().cast::<T>(), m.len() / std::mem::size_of::<T>()) },
+            Some(m) => unsafe {
+                std::slice::from_raw_parts(
+                    m.as_ptr().cast::<T>(),
+                    m.len() / std::mem::size_of::<T>(),
+                )
+            },
         }
     }
 }
@@ -78,8 +101,14 @@ impl StringTable {
         let offsets = Array::<u64>::open(dir, &format!("{name}.offsets"), manifest)?;
         let bytes = Array::<u8>::open(dir, &format!("{name}.bytes"), manifest)?;
         let o = offsets.as_slice();
-        if o.len() as u64 != entries + 1 || o[0] != 0 || o[o.len() - 1] != bytes.as_slice().len() as u64 {
-            return Err(KaleError::corrupt(dir, format!("the {name} string table does not match its counts")));
+        if o.len() as u64 != entries + 1
+            || o[0] != 0
+            || o[o.len() - 1] != bytes.as_slice().len() as u64
+        {
+            return Err(KaleError::corrupt(
+                dir,
+                format!("the {name} string table does not match its counts"),
+            ));
         }
         Ok(StringTable { offsets, bytes })
     }
@@ -103,7 +132,11 @@ struct Adjacency {
 
 impl Adjacency {
     fn open(dir: &Path, m: &Manifest, [o, n, r]: [&str; 3]) -> Result<Adjacency> {
-        let adj = Adjacency { offsets: Array::open(dir, o, m)?, neighbours: Array::open(dir, n, m)?, relations: Array::open(dir, r, m)? };
+        let adj = Adjacency {
+            offsets: Array::open(dir, o, m)?,
+            neighbours: Array::open(dir, n, m)?,
+            relations: Array::open(dir, r, m)?,
+        };
         let offsets = adj.offsets.as_slice();
         let ok = offsets.len() as u64 == m.nodes + 1
             && offsets[0] == 0
@@ -111,7 +144,10 @@ impl Adjacency {
             && adj.neighbours.as_slice().len() as u64 == m.edges
             && adj.relations.as_slice().len() as u64 == m.edges;
         if !ok {
-            return Err(KaleError::corrupt(dir, format!("{o} does not match the node and edge counts")));
+            return Err(KaleError::corrupt(
+                dir,
+                format!("{o} does not match the node and edge counts"),
+            ));
         }
         Ok(adj)
     }
@@ -124,7 +160,10 @@ impl Adjacency {
             (Some(&a), Some(&b)) if a <= b => a as usize..b as usize,
             _ => 0..0,
         };
-        match (self.neighbours.as_slice().get(range.clone()), self.relations.as_slice().get(range)) {
+        match (
+            self.neighbours.as_slice().get(range.clone()),
+            self.relations.as_slice().get(range),
+        ) {
             (Some(n), Some(r)) => (n, r),
             _ => (&[], &[]),
         }
@@ -136,7 +175,13 @@ impl Adjacency {
         let o = self.offsets.as_slice();
         let i = node as usize;
         match (o.get(i), o.get(i + 1)) {
-            (Some(&a), Some(&b)) if a <= b && b as usize <= self.neighbours.as_slice().len() && b as usize <= self.relations.as_slice().len() => (b - a) as usize,
+            (Some(&a), Some(&b))
+                if a <= b
+                    && b as usize <= self.neighbours.as_slice().len()
+                    && b as usize <= self.relations.as_slice().len() =>
+            {
+                (b - a) as usize
+            }
             _ => 0,
         }
     }
@@ -178,8 +223,16 @@ impl Graph {
         let dir = dir.as_ref();
         let m = Manifest::read(dir)?;
         let g = Graph {
-            out: Adjacency::open(dir, &m, [files::OUT_OFFSETS, files::OUT_TARGETS, files::OUT_RELATIONS])?,
-            inn: Adjacency::open(dir, &m, [files::IN_OFFSETS, files::IN_SOURCES, files::IN_RELATIONS])?,
+            out: Adjacency::open(
+                dir,
+                &m,
+                [files::OUT_OFFSETS, files::OUT_TARGETS, files::OUT_RELATIONS],
+            )?,
+            inn: Adjacency::open(
+                dir,
+                &m,
+                [files::IN_OFFSETS, files::IN_SOURCES, files::IN_RELATIONS],
+            )?,
             id_order: Array::open(dir, files::ID_ORDER, &m)?,
             label_order: Array::open(dir, files::LABEL_ORDER, &m)?,
             alias_order: Array::open(dir, files::ALIAS_ORDER, &m)?,
@@ -199,7 +252,10 @@ impl Graph {
             && g.alias_ranges.as_slice().len() as u64 == g.manifest.nodes + 1
             && g.alias_ranges.as_slice().last().map(|&x| x as u64) == Some(g.manifest.aliases);
         if !counts_ok {
-            return Err(KaleError::corrupt(dir, "the lookup tables do not match the manifest's counts"));
+            return Err(KaleError::corrupt(
+                dir,
+                "the lookup tables do not match the manifest's counts",
+            ));
         }
         Ok(g)
     }
@@ -210,7 +266,10 @@ impl Graph {
             let path = self.dir.join(name);
             let bytes = std::fs::read(&path).at(&path)?;
             if xxh3_hex(xxh3_64(&bytes)) != info.xxh3 {
-                return Err(KaleError::corrupt(&self.dir, format!("{name} does not match its checksum: the file was changed or damaged")));
+                return Err(KaleError::corrupt(
+                    &self.dir,
+                    format!("{name} does not match its checksum: the file was changed or damaged"),
+                ));
             }
         }
         Ok(())
@@ -236,7 +295,10 @@ impl Graph {
         if node < self.node_count() {
             Ok(())
         } else {
-            Err(KaleError::invalid(format!("node index {node} is out of range (the graph has {} nodes)", self.node_count())))
+            Err(KaleError::invalid(format!(
+                "node index {node} is out of range (the graph has {} nodes)",
+                self.node_count()
+            )))
         }
     }
 
@@ -247,12 +309,16 @@ impl Graph {
         self.labels.get(node as usize).filter(|s| !s.is_empty())
     }
     pub fn description(&self, node: u32) -> Option<&str> {
-        self.descriptions.get(node as usize).filter(|s| !s.is_empty())
+        self.descriptions
+            .get(node as usize)
+            .filter(|s| !s.is_empty())
     }
     pub fn aliases(&self, node: u32) -> Vec<&str> {
         let r = self.alias_ranges.as_slice();
         match (r.get(node as usize), r.get(node as usize + 1)) {
-            (Some(&a), Some(&b)) if a <= b => (a..b).filter_map(|i| self.aliases.get(i as usize)).collect(),
+            (Some(&a), Some(&b)) if a <= b => (a..b)
+                .filter_map(|i| self.aliases.get(i as usize))
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -260,25 +326,35 @@ impl Graph {
         self.relation_ids.get(relation as usize)
     }
     pub fn relation_label(&self, relation: u16) -> Option<&str> {
-        self.relation_labels.get(relation as usize).filter(|s| !s.is_empty())
+        self.relation_labels
+            .get(relation as usize)
+            .filter(|s| !s.is_empty())
     }
     /// The label of a relation, or its id when it has none.
     pub fn relation_name(&self, relation: u16) -> &str {
-        self.relation_label(relation).or_else(|| self.relation_id(relation)).unwrap_or("?")
+        self.relation_label(relation)
+            .or_else(|| self.relation_id(relation))
+            .unwrap_or("?")
     }
     /// The label of a node, or its id when it has none.
     pub fn node_name(&self, node: u32) -> &str {
-        self.label(node).or_else(|| self.node_id(node)).unwrap_or("?")
+        self.label(node)
+            .or_else(|| self.node_id(node))
+            .unwrap_or("?")
     }
 
     pub fn relation_index(&self, id: &str) -> Option<u16> {
-        (0..self.relation_count()).find(|&r| self.relation_id(r) == Some(id) || self.relation_label(r) == Some(id))
+        (0..self.relation_count())
+            .find(|&r| self.relation_id(r) == Some(id) || self.relation_label(r) == Some(id))
     }
 
     pub fn node_index(&self, id: &str) -> Option<u32> {
         let order = self.id_order.as_slice();
         let at = order.partition_point(|&x| self.node_id(x).unwrap_or("") < id);
-        order.get(at).copied().filter(|&x| self.node_id(x) == Some(id))
+        order
+            .get(at)
+            .copied()
+            .filter(|&x| self.node_id(x) == Some(id))
     }
 
     /// Nodes whose label or alias equals `name` ignoring case: label matches before
@@ -288,19 +364,37 @@ impl Graph {
         let mut found: Vec<(u8, u32)> = Vec::new();
         let labels = self.label_order.as_slice();
         let start = labels.partition_point(|&x| fold(self.label(x).unwrap_or("")) < key);
-        for &x in labels[start..].iter().take_while(|&&x| fold(self.label(x).unwrap_or("")) == key) {
+        for &x in labels[start..]
+            .iter()
+            .take_while(|&&x| fold(self.label(x).unwrap_or("")) == key)
+        {
             found.push((if self.label(x) == Some(name) { 0 } else { 1 }, x));
         }
         let aliases = self.alias_order.as_slice();
         let ranges = self.alias_ranges.as_slice();
-        let start = aliases.partition_point(|&a| fold(self.aliases.get(a as usize).unwrap_or("")) < key);
-        for &a in aliases[start..].iter().take_while(|&&a| fold(self.aliases.get(a as usize).unwrap_or("")) == key) {
+        let start =
+            aliases.partition_point(|&a| fold(self.aliases.get(a as usize).unwrap_or("")) < key);
+        for &a in aliases[start..]
+            .iter()
+            .take_while(|&&a| fold(self.aliases.get(a as usize).unwrap_or("")) == key)
+        {
             let owner = ranges.partition_point(|&end| end <= a).saturating_sub(1) as u32;
-            found.push((if self.aliases.get(a as usize) == Some(name) { 2 } else { 3 }, owner));
+            found.push((
+                if self.aliases.get(a as usize) == Some(name) {
+                    2
+                } else {
+                    3
+                },
+                owner,
+            ));
         }
         found.sort_unstable_by_key(|&(tier, x)| (tier, std::cmp::Reverse(self.degree(x)), x));
         let mut seen = rustc_hash::FxHashSet::default();
-        found.into_iter().filter(|&(_, x)| seen.insert(x)).map(|(_, x)| x).collect()
+        found
+            .into_iter()
+            .filter(|&(_, x)| seen.insert(x))
+            .map(|(_, x)| x)
+            .collect()
     }
 
     /// An id, or else a label or alias (the highest-degree match).
@@ -308,7 +402,10 @@ impl Graph {
         if let Some(x) = self.node_index(entity) {
             return Ok(x);
         }
-        self.find_by_name(entity).first().copied().ok_or_else(|| KaleError::NotFound(entity.to_string()))
+        self.find_by_name(entity)
+            .first()
+            .copied()
+            .ok_or_else(|| KaleError::NotFound(entity.to_string()))
     }
 
     #[inline]
