@@ -42,9 +42,13 @@ class TrainConfig:
     gguf_file: str | None = None  # a .gguf inside `model` (e.g. the SmolLM2 package)
     output_dir: str = "runs/kale-train"
 
-    # The objective (docs/training.md); defaults are the paper's printed form.
+    # The objective (docs/training.md). The paper prints reverse KL; forward KL is the default
+    # because it is the direction that teaches when measured: with rationales that state the
+    # answer, 12 steps of reverse KL lowered the student's gold probability on the very
+    # questions taught (0.21 -> 0.15) where forward KL raised it (0.21 -> 0.44), and on 200
+    # held-out questions forward KL gained +6.5 points over base against reverse KL's +3.5.
     mode: str = "ka"
-    divergence: str = "reverse_kl"
+    divergence: str = "forward_kl"
     beta: float = 0.5  # jsd only
     temperature: float = 1.0
     ce_weight: float = 1.0  # ka+sft only: loss = KL + ce_weight * CE
