@@ -46,20 +46,27 @@ def smollm2_tokenizer():
     return AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
 
 
+@pytest.mark.parametrize("shots", [0, 2])
 @pytest.mark.parametrize("bench", ["csqa", "absr"])
-def test_p_branch_is_the_evaluation_prompt(smollm2_tokenizer, tmp_path, bench, shared_dir):
-    """p's context and answer tokens are exactly what `kale eval` scores for the question
-    (CSQA: the answer text after "Answer:"; AbsR: lettered, with its instruction), and q reads
-    the rationale before the same answer tokens."""
+def test_p_branch_is_the_evaluation_prompt(smollm2_tokenizer, tmp_path, bench, shots, shared_dir):
+    """p's context and answer tokens are exactly what `kale eval --shots K` scores for the
+    question (CSQA: the answer text after "Answer:"; AbsR: lettered, with its instruction;
+    the same solved examples first), and q reads the rationale before the same answer tokens."""
+    from kale.eval.runner import EvalConfig, choose_shots
+
     tok = smollm2_tokenizer
-    split = "train" if bench == "csqa" else "test"
+    split = "validation" if bench == "csqa" else "test"
     questions = load_benchmark(bench, split=split, limit=12)
-    cfg = TrainConfig(data="x", model="m")
+    cfg = TrainConfig(data="x", model="m", shots=shots)
     pairs = load_pairs(write(tmp_path, synth_rows(questions)), tok, cfg)
     assert len(pairs.examples) == len(questions)
     spec = BENCHMARKS[bench]
+    pool = load_benchmark(bench, split=spec.fewshot_split)
     for e, q in zip(pairs.examples, questions):
-        prompt = build_prompt(q, spec.mode, [], spec.instruction)  # as kale eval builds it
+        # as kale eval builds it (kale.eval.runner.evaluate_questions)
+        examples = choose_shots(pool, q, shots, EvalConfig().seed)
+        assert len(examples) == shots
+        prompt = build_prompt(q, spec.mode, examples, spec.instruction)
         ctx, cont = encode_pair(tok, prompt.context, prompt.continuations[q.answer])
         assert e.p_ids[:e.p_answer_start] == ctx
         assert e.p_ids[e.p_answer_start:] == cont == e.q_ids[e.q_answer_start:]
@@ -68,6 +75,15 @@ def test_p_branch_is_the_evaluation_prompt(smollm2_tokenizer, tmp_path, bench, s
         # rationale-sft learns from the rationale on: the tokens before it are p's too
         assert e.q_ids[:e.q_target_start] == e.p_ids[:e.q_target_start]
         assert "Explanation" in tok.decode(e.q_ids[e.q_target_start:e.q_answer_start])
+        assert tok.decode(e.q_ids[:e.q_answer_start]).count("Explanation:") == 1  # never for the examples
+
+
+def test_shots_need_a_benchmark_with_a_few_shot_split(smollm2_tokenizer, tmp_path):
+    rows = [dict(r, source="my_quiz") for r in synth_rows(load_benchmark("csqa", split="train", limit=2))]
+    with pytest.raises(KaleTrainError, match="'my_quiz', which is not a built-in benchmark"):
+        load_pairs(write(tmp_path, rows), smollm2_tokenizer, TrainConfig(data="x", model="m", shots=1))
+    with pytest.raises(KaleTrainError, match="shots"):
+        TrainConfig(data="x", model="m", shots=1, prompt_format="chat").validate()
 
 
 def test_chat_format_stays_available(smollm2_tokenizer, tmp_path):

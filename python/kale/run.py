@@ -39,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "arms": ["ka"],
     "train": {"max_steps": 40, "epochs": 4, "micro_batch_size": 4, "learning_rate": None, "lr_schedule": "constant",
               "divergence": "forward_kl", "min_teacher_gain": 0.0},
-    "eval": {"bench": "csqa", "split": None, "limit": 400, "mode": "auto", "threads": 0, "known": True},
+    "eval": {"bench": "csqa", "split": None, "limit": 400, "mode": "auto", "shots": 0, "threads": 0, "known": True},
 }
 ARMS = ("ka", "sft", "rationale-sft", "ka+sft")
 LLM_WRITERS = ("transformers", "openai")
@@ -153,6 +153,8 @@ def run_command(config: Path | None, overrides: tuple[str, ...], dry_run: bool) 
     for arm in cfg["arms"]:
         folder = out / f"train-{arm}"
         train = {"mode": arm, **cfg["train"]}  # every arm: the same rows, the same teacher filter
+        if cfg["eval"]["shots"]:  # trained in the prompts evaluation scores, examples included
+            train["shots"] = cfg["eval"]["shots"]
         # None leaves a field at kale train's default (learning_rate: the mode's own)
         sets = [x for k, v in train.items() if v is not None for x in ("--set", f"{k}={v}")]
         plan.append((f"train {arm}", ["train", "--data", str(rationales), "--model", cfg["model"], "--output-dir", str(folder), *sets], folder / "model" / "config.json"))

@@ -65,6 +65,10 @@ class TrainConfig:
     instruction: str = "Answer the question."  # chat format only
     rationale_position: str = "assistant"  # chat format: assistant (before the answer) | user
     answer_cue: str = "Answer:"  # chat format only
+    # eval format: solved examples before each question, the ones `kale eval --shots` shows
+    # (the benchmark's few-shot split, shuffled with kale eval's default seed).
+    shots: int = 0
+    shots_seed: int = 1234
     max_length: int = 1024
     on_bad_row: str = "skip"  # skip | error
 
@@ -128,6 +132,10 @@ class TrainConfig:
             raise bad("data", "a rationales Parquet file is required")
         if not self.model:
             raise bad("model", "a model folder (or GGUF package folder) is required")
+        if self.shots < 0:
+            raise bad("shots", "must be >= 0")
+        if self.shots and self.prompt_format != "eval":
+            raise bad("shots", "few-shot examples exist only in prompt_format: eval")
         for name in ("micro_batch_size", "grad_accum_steps", "epochs", "max_length",
                      "keep_checkpoints", "log_every"):
             if getattr(self, name) < 1:

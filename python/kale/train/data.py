@@ -109,15 +109,36 @@ def uses_chat_template(cfg: TrainConfig, tokenizer) -> bool:
     return bool(wanted and getattr(tokenizer, "chat_template", None))
 
 
-def branch_prompts(q: Question, rationale: str, cfg: TrainConfig, tokenizer):
+def shot_examples(q: Question, cfg: TrainConfig, pools: dict[str, list[Question]]) -> list[Question]:
+    """The solved examples `kale eval --shots K` shows before ``q`` when it evaluates another
+    split of the row's benchmark: the first K of a seeded shuffle of the benchmark's few-shot
+    split, skipping ``q`` itself (kale.eval.runner.choose_shots). ``pools`` caches each split."""
+    if not cfg.shots:
+        return []
+    from kale.data.registry import BENCHMARKS, load_benchmark
+    from kale.eval.runner import choose_shots
+
+    spec = BENCHMARKS.get(q.source or "")
+    if spec is None or spec.fewshot_split is None or spec.needs_path:
+        raise KaleTrainError(
+            f"shots={cfg.shots}: row {q.id!r} is from {q.source!r}, which is not a built-in benchmark "
+            f"with a few-shot split; few-shot training needs the benchmark kale eval draws shots from "
+            f"(or shots=0)")
+    if spec.name not in pools:
+        pools[spec.name] = load_benchmark(spec.name, split=spec.fewshot_split)
+    return choose_shots(pools[spec.name], q, cfg.shots, cfg.shots_seed)
+
+
+def branch_prompts(q: Question, rationale: str, cfg: TrainConfig, tokenizer, shots: list[Question] = ()):
     """The evaluation prompt of ``q`` without and with the rationale (kale.eval.prompts.Prompt
-    each), and the gold continuation both branches are trained on."""
+    each), after the solved examples ``shots``, and the gold continuation both branches are
+    trained on. The rationale is read only for ``q``, never for the examples."""
     from kale.eval.prompts import benchmark_format, build_prompt
 
     mode, instruction = benchmark_format(q, cfg.eval_mode)
     chat = uses_chat_template(cfg, tokenizer)
-    p = build_prompt(q, mode, (), instruction, tokenizer, chat)
-    r = build_prompt(q, mode, (), instruction, tokenizer, chat, rationale=rationale or None)
+    p = build_prompt(q, mode, shots, instruction, tokenizer, chat)
+    r = build_prompt(q, mode, shots, instruction, tokenizer, chat, rationale=rationale or None)
     gold = p.continuations[q.answer] if p.continuations else (q.gold if chat else f" {q.gold}")
     return p, r, gold
 
@@ -130,6 +151,7 @@ class PairBuilder:
         self.cfg = config
         self.chat = uses_chat_template(config, tokenizer)
         self.eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+        self.shot_pools: dict[str, list[Question]] = {}
 
     def _ids(self, text: str, special: bool = False) -> list[int]:
         return list(self.tok(text, add_special_tokens=special)["input_ids"])
@@ -163,7 +185,8 @@ class PairBuilder:
     def _eval_format(self, row: int, q: Question, rationale: str) -> Example | str:
         from kale.eval.scoring import encode_pair
 
-        p, r, gold = branch_prompts(q, rationale, self.cfg, self.tok)
+        shots = shot_examples(q, self.cfg, self.shot_pools)
+        p, r, gold = branch_prompts(q, rationale, self.cfg, self.tok, shots)
         # encode_pair tokenises as kale eval does: p's answer tokens are the ones it scores.
         ctx_p, ans = encode_pair(self.tok, p.context, gold)
         ctx_q, ans_q = encode_pair(self.tok, r.context, gold)
