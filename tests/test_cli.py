@@ -67,12 +67,20 @@ def test_paths_astar_with_and_without_the_targets_bound(wordnet_graph, tmp_path)
     lines = {}
     for depth in (None, 0):
         extra = [] if depth is None else ["--target-depth", depth]
-        r = CliRunner().invoke(main, [str(a) for a in ("paths", graph, "dog.n.01", "cat.n.01", "--method", "astar", "--max-hops", 4, *extra)])
+        r = CliRunner().invoke(
+            main,
+            [str(a) for a in ("paths", graph, "dog.n.01", "cat.n.01", "--method", "astar", "--max-hops", 4, *extra)],
+        )
         assert r.exit_code == 0, r.output
         paths = [line for line in r.stdout.splitlines() if "–" in line]
         assert paths and all(line.split()[0].isdigit() for line in paths)
-        lines[depth] = ([int(line.split()[0]) for line in paths], int(r.stderr.split("path(s), ")[1].split()[0].replace(",", "")))
+        lines[depth] = (
+            [int(line.split()[0]) for line in paths],
+            int(r.stderr.split("path(s), ")[1].split()[0].replace(",", "")),
+        )
     assert lines[None][0] == lines[0][0]
     assert lines[None][1] < lines[0][1]
-    r = CliRunner().invoke(main, ["paths", str(graph), "dog.n.01", "cat.n.01", "--method", "astar", "--target-depth", "-1"])
+    r = CliRunner().invoke(
+        main, ["paths", str(graph), "dog.n.01", "cat.n.01", "--method", "astar", "--target-depth", "-1"]
+    )
     assert r.exit_code == 2 and "--target-depth" in r.output

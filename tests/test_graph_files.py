@@ -152,7 +152,15 @@ def test_stubs_match_the_extension():
     public = {n for n in dir(_core) if not n.startswith("__")}
     assert declared == public
     for cls in ("Graph", "PathOptions"):
-        methods = {n.name for c in stub.body if isinstance(c, ast.ClassDef) and c.name == cls for n in c.body if isinstance(n, ast.FunctionDef)}
+        methods = {
+            n.name
+            for c in stub.body
+            if isinstance(c, ast.ClassDef) and c.name == cls
+            for n in c.body
+            if isinstance(n, ast.FunctionDef)
+        }
         actual = {n for n in vars(getattr(_core, cls)) if not n.startswith("__") or n in ("__new__", "__len__")}
         assert methods <= actual | {"__new__"}, methods - actual
-        assert {m for m in actual if not m.startswith("__")} <= methods, {m for m in actual if not m.startswith("__")} - methods
+        assert {m for m in actual if not m.startswith("__")} <= methods, {
+            m for m in actual if not m.startswith("__")
+        } - methods

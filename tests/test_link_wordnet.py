@@ -90,7 +90,9 @@ def test_cli_prints_mentions(wn, tmp_path):
     from kale.link_cli import link_command
 
     g, _ = wn
-    result = CliRunner().invoke(link_command, [str(g.path), "What is the true color of the Sun?", "--answer", "White", "--top-k", "1"])
+    result = CliRunner().invoke(
+        link_command, [str(g.path), "What is the true color of the Sun?", "--answer", "White", "--top-k", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert "'Sun' [sun] -> sun (" in result.output
     assert "A 0:5 'White' [white] -> white (" in result.output

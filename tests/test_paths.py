@@ -77,8 +77,12 @@ options = st.fixed_dictionaries(
 
 
 def search_kwargs(g, o):
-    rel = lambda rs: [g.relation_index(f"r{r}") for r in rs if f"r{r}" in {g.relation_id(i) for i in range(g.relation_count)}]  # noqa: E731
-    kwargs = dict(max_hops=o["max_hops"], max_paths=o["max_paths"], directed=o["directed"], hub_cap=o["hub_cap"], timeout=None)
+    rel = lambda rs: [
+        g.relation_index(f"r{r}") for r in rs if f"r{r}" in {g.relation_id(i) for i in range(g.relation_count)}
+    ]  # noqa: E731
+    kwargs = dict(
+        max_hops=o["max_hops"], max_paths=o["max_paths"], directed=o["directed"], hub_cap=o["hub_cap"], timeout=None
+    )
     allow = None if o["allow"] is None else set(rel(o["allow"]))
     deny = set(rel(o["deny"]))
     kwargs["relations"] = None if allow is None else sorted(allow)
@@ -96,7 +100,9 @@ def test_all_methods_against_brute_force(tmp_path_factory, triples, data, o):
     kwargs, allow, deny = search_kwargs(g, o)
     if allow is not None and not allow:
         kwargs["relations"] = [0] if False else kwargs["relations"]
-    every, edges = reference_paths(g, triples, sources, targets, o["max_hops"], o["directed"], allow, deny, o["hub_cap"])
+    every, edges = reference_paths(
+        g, triples, sources, targets, o["max_hops"], o["directed"], allow, deny, o["hub_cap"]
+    )
     shortest = [p for p in every if len(p) == len(every[0])] if every else []
 
     r = g.paths(sources, targets, method="shortest", **kwargs)
@@ -113,7 +119,15 @@ def test_all_methods_against_brute_force(tmp_path_factory, triples, data, o):
     assert [p.nodes for p in k] == every[: o["max_paths"]]
     assert k.truncated == (len(every) > o["max_paths"])
 
-    a = g.paths(sources, targets, method="astar", anchors=2, seed=data.draw(st.integers(0, 3)), target_depth=data.draw(st.one_of(st.none(), st.integers(0, 3))), **kwargs)
+    a = g.paths(
+        sources,
+        targets,
+        method="astar",
+        anchors=2,
+        seed=data.draw(st.integers(0, 3)),
+        target_depth=data.draw(st.one_of(st.none(), st.integers(0, 3))),
+        **kwargs,
+    )
     got = [p.nodes for p in a]
     assert set(got) <= set(every), "A* returns only real simple paths within the bounds"
     assert [len(p) for p in got] == sorted(len(p) for p in got), "shortest first"
@@ -130,7 +144,13 @@ def test_astar_heuristic_never_exceeds_true_distance(tmp_path_factory, triples, 
     nodes = list(range(g.node_count))
     targets = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=2))
     max_hops, target_depth = data.draw(st.integers(1, 6)), data.draw(st.one_of(st.none(), st.integers(0, 4)))
-    common = dict(method="astar", max_hops=max_hops, anchors=data.draw(st.integers(1, 4)), anchor_hops=data.draw(st.integers(0, 3)), seed=data.draw(st.integers(0, 9)))
+    common = dict(
+        method="astar",
+        max_hops=max_hops,
+        anchors=data.draw(st.integers(1, 4)),
+        anchor_hops=data.draw(st.integers(0, 3)),
+        seed=data.draw(st.integers(0, 9)),
+    )
     h = g._astar_heuristic(sorted(set(targets)), nodes, g.path_options(target_depth=target_depth, **common))
     paper = g._astar_heuristic(sorted(set(targets)), nodes, g.path_options(target_depth=0, **common))
     # true undirected distance to the nearest target, by BFS
@@ -166,7 +186,9 @@ def test_deterministic_across_runs_and_threads(wordnet_graph):
     for method in ("shortest", "k_shortest", "astar"):
         one = [g.paths(s, t, method=method, max_hops=3, max_paths=5, timeout=None, seed=3).paths for s, t in queries]
         for threads in (1, 2):
-            batch = g.paths_batch(queries, threads=threads, method=method, max_hops=3, max_paths=5, timeout=None, seed=3)
+            batch = g.paths_batch(
+                queries, threads=threads, method=method, max_hops=3, max_paths=5, timeout=None, seed=3
+            )
             assert [r.paths for r in batch] == one
 
 
@@ -225,8 +247,12 @@ def test_options_object_matches_keywords(wordnet_graph):
     kwargs = dict(method="k_shortest", max_hops=4, max_paths=7, timeout=None, exclude_relations=["hyponym"])
     opts = g.path_options(**kwargs)
     queries = [("dog.n.01", "cat.n.01"), ("sun.n.01", "light.n.01"), (5, 77)]
-    assert [g.paths(s, t, options=opts).paths for s, t in queries] == [g.paths(s, t, **kwargs).paths for s, t in queries]
-    assert [r.paths for r in g.paths_batch(queries, options=opts)] == [g.paths(s, t, **kwargs).paths for s, t in queries]
+    assert [g.paths(s, t, options=opts).paths for s, t in queries] == [
+        g.paths(s, t, **kwargs).paths for s, t in queries
+    ]
+    assert [r.paths for r in g.paths_batch(queries, options=opts)] == [
+        g.paths(s, t, **kwargs).paths for s, t in queries
+    ]
     hyponym = g.relation_index("hyponym")
     assert all(hyponym not in p.relations for s, t in queries for p in g.paths(s, t, options=opts))
 

@@ -20,8 +20,11 @@ DIVS = ["reverse_kl", "forward_kl", "jsd"]
 def _inputs(seed, n, h, v, scale=1.0, close=False):
     g = torch.Generator().manual_seed(seed)
     hp = torch.randn(n, h, generator=g, dtype=torch.float64) * scale
-    hq = hp + 0.05 * torch.randn(n, h, generator=g, dtype=torch.float64) if close else \
-        torch.randn(n, h, generator=g, dtype=torch.float64) * scale
+    hq = (
+        hp + 0.05 * torch.randn(n, h, generator=g, dtype=torch.float64)
+        if close
+        else torch.randn(n, h, generator=g, dtype=torch.float64) * scale
+    )
     w = torch.randn(v, h, generator=g, dtype=torch.float64)
     return hp, hq, w
 
@@ -104,8 +107,7 @@ def test_accumulation_1x8_equals_8x1(div):
     acc_a, acc_w = hp.clone().requires_grad_(), w.clone().requires_grad_()
     acc, start = 0.0, 0
     for s in sizes:
-        part = linear_kl_loss(acc_a[start:start + s], hq[start:start + s], acc_w,
-                              divergence=div, normalizer=total)
+        part = linear_kl_loss(acc_a[start : start + s], hq[start : start + s], acc_w, divergence=div, normalizer=total)
         part.backward()
         acc += part.item()
         start += s
@@ -117,8 +119,9 @@ def test_accumulation_1x8_equals_8x1(div):
 def test_bf16_inputs_keep_the_small_gradient_of_nearly_equal_branches():
     hp, hq, w = _inputs(5, 8, 16, 64, close=True)
     want = _grads(naive_linear_kl_loss, hp, hq, w, torch.float64)
-    got = _grads(reference_linear_kl_loss, hp.bfloat16().double(), hq.bfloat16().double(),
-                 w.bfloat16().double(), torch.bfloat16)
+    got = _grads(
+        reference_linear_kl_loss, hp.bfloat16().double(), hq.bfloat16().double(), w.bfloat16().double(), torch.bfloat16
+    )
     # bf16 rounding of the inputs moves the answer, but the gradient keeps its direction.
     cos = torch.nn.functional.cosine_similarity(got[2].flatten(), want[2].flatten(), dim=0)
     assert cos > 0.9, cos
@@ -145,8 +148,13 @@ def test_empty_selection_is_zero_with_zero_gradient():
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 10), h=st.integers(1, 7),
-       v=st.integers(2, 30), chunk=st.integers(1, 11))
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(1, 10),
+    h=st.integers(1, 7),
+    v=st.integers(2, 30),
+    chunk=st.integers(1, 11),
+)
 def test_linear_cross_entropy_matches_torch(seed, n, h, v, chunk):
     hp, _, w = _inputs(seed, n, h, v)
     labels = torch.randint(0, v, (n,), generator=torch.Generator().manual_seed(seed))
@@ -159,7 +167,6 @@ def test_linear_cross_entropy_matches_torch(seed, n, h, v, chunk):
     torch.testing.assert_close(loss.double(), want, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(a.grad.double(), a2.grad, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(b.grad.double(), b2.grad, rtol=1e-4, atol=1e-5)
-
 
 
 def test_auto_picks_the_reference_on_cpu():

@@ -66,8 +66,14 @@ class Path:
 
 class PathResult:
     def __new__(
-        cls, paths: Sequence[Path], truncated: bool, reason: str | None, expanded: int, seconds: float,
-        sources: Sequence[int], targets: Sequence[int],
+        cls,
+        paths: Sequence[Path],
+        truncated: bool,
+        reason: str | None,
+        expanded: int,
+        seconds: float,
+        sources: Sequence[int],
+        targets: Sequence[int],
     ) -> PathResult: ...
     @property
     def paths(self) -> tuple[Path, ...]: ...
@@ -88,10 +94,23 @@ class PathResult:
     def __getitem__(self, index: int) -> Path: ...
 
 def build(
-    source_json: str, out: str | PathLike[str], *, memory: int, on_error: str = "fail", progress: bool = True, overwrite: bool = False
+    source_json: str,
+    out: str | PathLike[str],
+    *,
+    memory: int,
+    on_error: str = "fail",
+    progress: bool = True,
+    overwrite: bool = False,
 ) -> str: ...
 def generate(
-    out: str | PathLike[str], *, nodes: int, edges: int, relations: int = 2000, hubs: int = 5, hub_share: float = 0.08, seed: int = 0
+    out: str | PathLike[str],
+    *,
+    nodes: int,
+    edges: int,
+    relations: int = 2000,
+    hubs: int = 5,
+    hub_share: float = 0.08,
+    seed: int = 0,
 ) -> None: ...
 
 class Linker:

@@ -36,4 +36,3 @@ main.add_command(run_command)
 main.add_command(synth_command)
 main.add_command(train_command)
 main.add_command(diagnose_command)
-

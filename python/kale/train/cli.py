@@ -22,14 +22,26 @@ def _config(config_path, overrides, **flags):
 
 @click.command("train")
 @click.option("--data", "data", type=click.Path(), help="Rationales: a Parquet file, or the folder `kale synth` wrote.")
-@click.option("--model", "model", type=click.Path(),
-              help="HF model folder, or a .gguf file/folder.")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="YAML run configuration (fields of kale.train.config.TrainConfig).")
-@click.option("--output-dir", "output_dir", type=click.Path(file_okay=False),
-              help="Where checkpoints, logs and the final model go.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config field (repeatable); the value is parsed as YAML.")
+@click.option("--model", "model", type=click.Path(), help="HF model folder, or a .gguf file/folder.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML run configuration (fields of kale.train.config.TrainConfig).",
+)
+@click.option(
+    "--output-dir",
+    "output_dir",
+    type=click.Path(file_okay=False),
+    help="Where checkpoints, logs and the final model go.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config field (repeatable); the value is parsed as YAML.",
+)
 def train_command(data, model, config_path, output_dir, overrides):
     """Knowledge-aware fine-tuning (KALE Part 2) on a rationales Parquet file.
 
@@ -55,14 +67,31 @@ def _quote(value: str) -> str:
 
 @click.command("diagnose")
 @click.option("--data", "data", type=click.Path(), help="Rationales: a Parquet file, or the folder `kale synth` wrote.")
-@click.option("--model", "model", type=click.Path(), help="The model to be trained: HF folder, .gguf file/folder or alias.")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="The training YAML: the diagnostic uses its prompt format and divergence.")
+@click.option(
+    "--model", "model", type=click.Path(), help="The model to be trained: HF folder, .gguf file/folder or alias."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The training YAML: the diagnostic uses its prompt format and divergence.",
+)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a training config field.")
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
-              help="Where the per-row Parquet goes [default: DATA/teachable.parquet, or DATA.teachable.parquet].")
-@click.option("--keep", "keep", type=float, default=None, metavar="GAIN",
-              help="Also write the rationales whose teacher gain exceeds GAIN to OUT's folder as kept.parquet.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where the per-row Parquet goes [default: DATA/teachable.parquet, or DATA.teachable.parquet].",
+)
+@click.option(
+    "--keep",
+    "keep",
+    type=float,
+    default=None,
+    metavar="GAIN",
+    help="Also write the rationales whose teacher gain exceeds GAIN to OUT's folder as kept.parquet.",
+)
 def diagnose_command(data, model, config_path, overrides, out, keep):
     """The teachable signal of a rationale set, before training: how much better the model
     answers with each rationale (q) than without it (p), in the prompts training will use."""
@@ -90,8 +119,11 @@ def _diagnose(cfg, out, keep):
     from kale.train.model_io import load_model_and_tokenizer
 
     source = Path(cfg.data)
-    path = Path(out) if out else (source / "teachable.parquet" if source.is_dir()
-                                  else source.with_suffix(".teachable.parquet"))
+    path = (
+        Path(out)
+        if out
+        else (source / "teachable.parquet" if source.is_dir() else source.with_suffix(".teachable.parquet"))
+    )
     model, tokenizer = load_model_and_tokenizer(cfg)
     pairs = load_pairs(cfg.data, tokenizer, cfg)
     records, summary = run_diagnostic(model, tokenizer, pairs.examples, cfg, progress=cfg.progress)

@@ -22,19 +22,18 @@ class _ChunkedLinearCE(torch.autograd.Function):
         grad_w = torch.zeros_like(w32) if need_w else None
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         for start in range(0, hidden.shape[0], chunk):
-            h = hidden[start:start + chunk].float()
-            y = labels[start:start + chunk]
+            h = hidden[start : start + chunk].float()
+            y = labels[start : start + chunk]
             z = torch.mm(h, w32.t())
             lse = torch.logsumexp(z, dim=-1)
             total += (lse - z.gather(1, y[:, None]).squeeze(1)).sum()
             g = z.sub_(lse[:, None]).exp_()  # softmax, in place
             g[torch.arange(len(y), device=g.device), y] -= 1.0
-            torch.mm(g, w32, out=grad_h[start:start + chunk])
+            torch.mm(g, w32, out=grad_h[start : start + chunk])
             if need_w:
                 grad_w.addmm_(g.t(), h)
         inv = 1.0 / norm
-        ctx.save_for_backward(grad_h.mul_(inv).to(hidden.dtype),
-                              grad_w.mul_(inv).to(weight.dtype) if need_w else None)
+        ctx.save_for_backward(grad_h.mul_(inv).to(hidden.dtype), grad_w.mul_(inv).to(weight.dtype) if need_w else None)
         ctx.used = False
         return total * inv
 
@@ -51,13 +50,19 @@ class _ChunkedLinearCE(torch.autograd.Function):
         return grad_h, grad_w, None, None, None
 
 
-def linear_cross_entropy(hidden: Tensor, weight: Tensor, labels: Tensor, *,
-                         chunk_size: int | None = None,
-                         normalizer: float | Tensor | None = None) -> Tensor:
+def linear_cross_entropy(
+    hidden: Tensor,
+    weight: Tensor,
+    labels: Tensor,
+    *,
+    chunk_size: int | None = None,
+    normalizer: float | Tensor | None = None,
+) -> Tensor:
     """Sum of -log softmax(hidden @ weight^T)[label] over rows, divided by ``normalizer``."""
     if hidden.dim() != 2 or labels.shape != hidden.shape[:1]:
-        raise ValueError(f"need hidden [rows, H] and labels [rows], got {tuple(hidden.shape)} "
-                         f"and {tuple(labels.shape)}")
+        raise ValueError(
+            f"need hidden [rows, H] and labels [rows], got {tuple(hidden.shape)} and {tuple(labels.shape)}"
+        )
     if labels.numel() and (labels.min() < 0 or labels.max() >= weight.shape[0]):
         raise ValueError("labels out of vocabulary range")
     n = hidden.shape[0]

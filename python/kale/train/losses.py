@@ -67,8 +67,7 @@ def select_rows(hidden: Tensor, mask: Tensor | None) -> Tensor:
         return hidden.reshape(-1, hidden.shape[-1])
     if mask.shape != hidden.shape[:-1]:
         raise ValueError(
-            f"mask shape {tuple(mask.shape)} does not match hidden leading dims "
-            f"{tuple(hidden.shape[:-1])}"
+            f"mask shape {tuple(mask.shape)} does not match hidden leading dims {tuple(hidden.shape[:-1])}"
         )
     return hidden[mask.to(torch.bool)]
 
@@ -86,8 +85,9 @@ def check_inputs(hidden_p: Tensor, hidden_q: Tensor, weight: Tensor, weight_q: T
             f"{tuple(hidden_p.shape)} vs {tuple(hidden_q.shape)}"
         )
     if weight.dim() != 2 or weight.shape != weight_q.shape:
-        raise ValueError(f"head weights must both be [vocab, hidden], got "
-                         f"{tuple(weight.shape)} and {tuple(weight_q.shape)}")
+        raise ValueError(
+            f"head weights must both be [vocab, hidden], got {tuple(weight.shape)} and {tuple(weight_q.shape)}"
+        )
     if weight.shape[1] != hidden_p.shape[1]:
         raise ValueError(f"hidden size {hidden_p.shape[1]} != head weight's {weight.shape[1]}")
 
@@ -97,9 +97,7 @@ def _rowdot(a: Tensor, b: Tensor) -> Tensor:
     return torch.bmm(a.unsqueeze(1), b.unsqueeze(2)).reshape(-1)
 
 
-def divergence_and_grad(
-    z_p: Tensor, z_q: Tensor, divergence: str, beta: float
-) -> tuple[Tensor, Tensor]:
+def divergence_and_grad(z_p: Tensor, z_q: Tensor, divergence: str, beta: float) -> tuple[Tensor, Tensor]:
     """Per-row divergence and its gradient w.r.t. the p logits, computed mostly in place.
 
     ``z_p`` and ``z_q`` are float32 [rows, V] logits already divided by T; both are consumed.
@@ -154,18 +152,19 @@ class _ChunkedLinearKL(torch.autograd.Function):
         grad_w = torch.zeros_like(w32) if need_w else None
         total = torch.zeros((), dtype=torch.float32, device=h_p.device)
         for start in range(0, n, chunk):
-            hp = h_p[start:start + chunk].float()
+            hp = h_p[start : start + chunk].float()
             z_p = torch.mm(hp, w32.t()).mul_(inv_t)
-            z_q = torch.mm(h_q[start:start + chunk].float(), wq32.t()).mul_(inv_t)
+            z_q = torch.mm(h_q[start : start + chunk].float(), wq32.t()).mul_(inv_t)
             loss, g = divergence_and_grad(z_p, z_q, divergence, beta)
             total += loss.sum()
             g.mul_(inv_t)  # chain rule through the division by T
-            torch.mm(g, w32, out=grad_h[start:start + chunk])
+            torch.mm(g, w32, out=grad_h[start : start + chunk])
             if need_w:
                 grad_w.addmm_(g.t(), hp)
         inv_norm = 1.0 / norm
-        ctx.save_for_backward(grad_h.mul_(inv_norm).to(h_p.dtype),
-                              grad_w.mul_(inv_norm).to(weight.dtype) if need_w else None)
+        ctx.save_for_backward(
+            grad_h.mul_(inv_norm).to(h_p.dtype), grad_w.mul_(inv_norm).to(weight.dtype) if need_w else None
+        )
         ctx.used = False
         return total * inv_norm
 
@@ -173,8 +172,10 @@ class _ChunkedLinearKL(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
         if ctx.used:
-            raise RuntimeError("linear_kl_loss backward can run once (its gradients are "
-                               "scaled in place); recompute the loss instead of retain_graph")
+            raise RuntimeError(
+                "linear_kl_loss backward can run once (its gradients are "
+                "scaled in place); recompute the loss instead of retain_graph"
+            )
         ctx.used = True
         grad_h, grad_w = ctx.saved_tensors
         # In place so the [V, H] gradient is not copied; grad_out is 1 in ordinary training.
@@ -213,8 +214,7 @@ def reference_linear_kl_loss(
     chunk = chunk_size or default_chunk_rows(weight.shape[0], n)
     if chunk < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk}")
-    return _ChunkedLinearKL.apply(h_p, h_q, weight, weight_q, divergence, beta, temperature,
-                                  chunk, norm)
+    return _ChunkedLinearKL.apply(h_p, h_q, weight, weight_q, divergence, beta, temperature, chunk, norm)
 
 
 def naive_linear_kl_loss(
@@ -238,8 +238,7 @@ def naive_linear_kl_loss(
     dtype = torch.float64 if h_p.dtype == torch.float64 else torch.float32
     logp = torch.log_softmax((h_p.to(dtype) @ weight.to(dtype).t()) / temperature, dim=-1)
     with torch.no_grad():
-        logq = torch.log_softmax((h_q.to(dtype) @ weight_q.detach().to(dtype).t()) / temperature,
-                                 dim=-1)
+        logq = torch.log_softmax((h_q.to(dtype) @ weight_q.detach().to(dtype).t()) / temperature, dim=-1)
     kl = lambda a, b: (a.exp() * (a - b)).sum(-1)  # noqa: E731  KL(a || b) from log-probs
     if divergence == "reverse_kl":
         rows = kl(logp, logq)
