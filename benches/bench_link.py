@@ -39,7 +39,6 @@ def rss() -> int:
 
 def wordnet_graph():
     from kale import Graph
-
     from kale.exceptions import GraphFormatError
 
     path = CACHE / "wordnet.kg"

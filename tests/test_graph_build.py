@@ -4,7 +4,8 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kale import Graph
 from kale.exceptions import GraphFormatError, InputError, KaleFileNotFoundError, KaleValueError

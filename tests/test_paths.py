@@ -1,10 +1,10 @@
 """Path search against a brute-force enumeration on random small graphs."""
 
 from collections import defaultdict
-from itertools import product
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kale import Graph
 from kale.exceptions import EntityNotFoundError, KaleValueError
@@ -77,9 +77,10 @@ options = st.fixed_dictionaries(
 
 
 def search_kwargs(g, o):
-    rel = lambda rs: [
-        g.relation_index(f"r{r}") for r in rs if f"r{r}" in {g.relation_id(i) for i in range(g.relation_count)}
-    ]  # noqa: E731
+    def rel(rs):
+        known = {g.relation_id(i) for i in range(g.relation_count)}
+        return [g.relation_index(f"r{r}") for r in rs if f"r{r}" in known]
+
     kwargs = dict(
         max_hops=o["max_hops"], max_paths=o["max_paths"], directed=o["directed"], hub_cap=o["hub_cap"], timeout=None
     )

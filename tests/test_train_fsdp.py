@@ -20,6 +20,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
+from kale.train.trainer import train  # noqa: E402
 from test_train_trainer import (  # noqa: E402
     _cfg,
     _log,
@@ -28,8 +29,6 @@ from test_train_trainer import (  # noqa: E402
     rows,
     write_parquet,
 )
-
-from kale.train.trainer import train  # noqa: E402
 
 HARNESS = r"""
 import json, sys

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 torch = pytest.importorskip("torch")
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 from kale.train.cross_entropy import linear_cross_entropy  # noqa: E402
 from kale.train.losses import (  # noqa: E402

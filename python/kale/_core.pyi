@@ -1,18 +1,19 @@
-"""Type stubs for kale._core, the Rust extension (rust/kale-py)."""
+# Type stubs for kale._core, the Rust extension (rust/kale-py).
 
 from collections.abc import Iterable, Iterator, Sequence
 from os import PathLike
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Self
 
 FORMAT_VERSION: int
 
-Entities = int | str | Iterable[int | str]
+Entities: TypeAlias = int | str | Iterable[int | str]
 
 class Graph:
-    def __new__(cls, path: str | PathLike[str]) -> Graph: ...
+    def __new__(cls, path: str | PathLike[str]) -> Self: ...
     def verify(self) -> None: ...
     @property
     def path(self) -> str: ...
@@ -52,7 +53,7 @@ class Graph:
 class PathOptions: ...
 
 class Path:
-    def __new__(cls, nodes: Sequence[int], relations: Sequence[int], forward: Sequence[bool]) -> Path: ...
+    def __new__(cls, nodes: Sequence[int], relations: Sequence[int], forward: Sequence[bool]) -> Self: ...
     @property
     def nodes(self) -> tuple[int, ...]: ...
     @property
@@ -74,7 +75,7 @@ class PathResult:
         seconds: float,
         sources: Sequence[int],
         targets: Sequence[int],
-    ) -> PathResult: ...
+    ) -> Self: ...
     @property
     def paths(self) -> tuple[Path, ...]: ...
     @property

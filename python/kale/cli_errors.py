@@ -9,7 +9,6 @@ import click
 
 from kale.exceptions import KaleError
 
-
 # Modules of the optional extras, by the extra that installs them: a missing one means the extra is not installed.
 OPTIONAL = {
     **dict.fromkeys(

@@ -8,7 +8,7 @@ exported dataset without saying which one it is.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from kale.data.schema import Question, letter_index, make_question
 from kale.exceptions import InputError

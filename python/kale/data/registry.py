@@ -8,9 +8,9 @@ Hugging Face / original-repository schema. Any file in a supported schema also l
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from kale.data.absr import load_absr_dev, load_absr_test
 from kale.data.hf_schemas import convert

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from kale.data.hf_schemas import convert
 from kale.data.schema import LETTERS, Question, make_question

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from kale.eval.scoring import score_choice_groups
 from kale.eval.stats import metric
@@ -173,9 +173,9 @@ def corrupt_tails(
     rng = random.Random(seed)
     out = {}
     for qid in sorted(facts_by_id):
-        for j, (h, r, t) in enumerate(facts_by_id[qid]):
+        for j, (h, r, _t) in enumerate(facts_by_id[qid]):
             banned = true_tails[(h.casefold(), r.casefold())]
-            ok = lambda k: k not in banned and owners[k] != {qid}  # noqa: E731
+            ok = lambda k: k not in banned and owners[k] != {qid}  # noqa: E731, B023  used in this iteration only
             picked: list[str] = []
             for _ in range(20 * n_distractors):  # rejection sampling: the pool can be 10^5 tails
                 k = pool[rng.randrange(len(pool))]

@@ -13,7 +13,6 @@ import re
 
 from kale.data.schema import LETTERS
 
-
 REPEAT_SHARE = 0.8  # a rationale with this share of its words taken from the question repeats it
 STUB_WORDS = 4  # fewer words than this outside "the answer is ..." sentences: a stub
 

@@ -113,7 +113,7 @@ class SynthBatch:
         self.settings, self.with_paths, self.judge, self.threads = settings, with_paths, judge, threads
 
     @classmethod
-    def from_job(cls, job: SynthJob) -> "SynthBatch":
+    def from_job(cls, job: SynthJob) -> SynthBatch:
         from kale.graph import Graph
         from kale.link import Linker
         from kale.synth.judge import Judge

@@ -118,7 +118,7 @@ class TrainConfig:
     progress: bool = True
     resume: bool = True  # continue from output_dir's latest checkpoint when there is one
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         def bad(name: str, why: str) -> KaleTrainError:
             return KaleTrainError(f"config field {name!r}: {why} (got {getattr(self, name)!r})")
 
@@ -172,7 +172,7 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
@@ -181,7 +181,7 @@ class TrainConfig:
         return cls(**{k: _coerce(k, v, hints[k]) for k, v in values.items()})
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "TrainConfig":
+    def from_yaml(cls, path: str | Path) -> TrainConfig:
         import yaml
 
         text = Path(path).read_text(encoding="utf-8")
@@ -190,7 +190,7 @@ class TrainConfig:
             raise KaleTrainError(f"{path}: expected a mapping of config fields at top level")
         return cls.from_dict(values)
 
-    def with_overrides(self, overrides: list[str] | tuple[str, ...]) -> "TrainConfig":
+    def with_overrides(self, overrides: list[str] | tuple[str, ...]) -> TrainConfig:
         """Apply ``key=value`` strings; values are parsed as YAML scalars/lists."""
         import yaml
 

@@ -29,7 +29,7 @@ import torch
 import triton
 import triton.language as tl
 
-from kale.train.losses import check_inputs, resolve_divergence, select_rows, _normalizer
+from kale.train.losses import _normalizer, check_inputs, resolve_divergence, select_rows
 
 _DIVERGENCE_ID = {"reverse_kl": 0, "forward_kl": 1, "jsd": 2}
 
