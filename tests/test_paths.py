@@ -138,45 +138,6 @@ def test_all_methods_against_brute_force(tmp_path_factory, triples, data, o):
         check_hops(g, edges, p, o["directed"], allow, deny)
 
 
-@given(triples=graphs, data=st.data())
-def test_astar_heuristic_never_exceeds_true_distance(tmp_path_factory, triples, data):
-    g = build(tmp_path_factory, triples)
-    nodes = list(range(g.node_count))
-    targets = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=2))
-    max_hops, target_depth = data.draw(st.integers(1, 6)), data.draw(st.one_of(st.none(), st.integers(0, 4)))
-    common = dict(
-        method="astar",
-        max_hops=max_hops,
-        anchors=data.draw(st.integers(1, 4)),
-        anchor_hops=data.draw(st.integers(0, 3)),
-        seed=data.draw(st.integers(0, 9)),
-    )
-    h = g._astar_heuristic(sorted(set(targets)), nodes, g.path_options(target_depth=target_depth, **common))
-    paper = g._astar_heuristic(sorted(set(targets)), nodes, g.path_options(target_depth=0, **common))
-    # true undirected distance to the nearest target, by BFS
-    adj = defaultdict(set)
-    for a, _, b in triples:
-        if a != b:
-            adj[g.index(f"n{a}")].add(g.index(f"n{b}"))
-            adj[g.index(f"n{b}")].add(g.index(f"n{a}"))
-    dist = {t: 0 for t in targets}
-    frontier = list(dist)
-    while frontier:
-        nxt = []
-        for u in frontier:
-            for v in adj[u]:
-                if v not in dist:
-                    dist[v] = dist[u] + 1
-                    nxt.append(v)
-        frontier = nxt
-    depth = min(max_hops // 2 if target_depth is None else target_depth, max_hops)
-    for n in nodes:
-        true = dist.get(n, float("inf"))
-        assert paper[n] <= h[n] <= true, "both bounds are lower bounds, and the targets' term only adds"
-        if depth:
-            assert h[n] >= min(true, depth + 1), "the targets' own distances are in the bound"
-
-
 def test_deterministic_across_runs_and_threads(wordnet_graph):
     g = wordnet_graph
     import numpy as np

@@ -372,16 +372,6 @@ impl PyGraph {
             inner: self.search_options(options)?,
         })
     }
-
-    /// The A* heuristic h(node) for each node (for tests of its admissibility).
-    fn _astar_heuristic(
-        &self,
-        targets: Vec<u32>,
-        nodes: Vec<u32>,
-        options: &PyPathOptions,
-    ) -> Vec<u32> {
-        kale_core::paths::heuristic_for_test(&self.inner, &targets, &nodes, &options.inner)
-    }
 }
 
 #[pymethods]
