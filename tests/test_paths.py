@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from kale import Graph
 from kale.exceptions import EntityNotFoundError, KaleValueError
-from kale.paths import Path
+from kale.paths import Path, PathResult
 
 graphs = st.lists(st.tuples(st.integers(0, 11), st.integers(0, 2), st.integers(0, 11)), min_size=1, max_size=40)
 
@@ -198,9 +198,25 @@ def test_results_are_values_that_pickle(wordnet_graph):
     assert pickle.loads(pickle.dumps(p)) == p and hash(pickle.loads(pickle.dumps(p))) == hash(p)
     assert len({p, Path(p.nodes, p.relations, p.forward)}) == 1
     assert list(r) == list(r.paths) and r[0] == p and len(r) == len(r.paths)
+    assert again == r and hash(again) == hash(r) and not again != r
     assert p.hops == len(p.nodes) - 1 == len(p.triples())
     with pytest.raises(KaleValueError, match="needs 1 relations"):
         Path((1, 2), (), ())
+
+
+def test_results_compare_by_their_answer(wordnet_graph):
+    g = wordnet_graph
+    query = dict(method="k_shortest", max_hops=4, timeout=None)
+    r = g.paths("dog.n.01", "cat.n.01", **query)
+    same = g.paths("dog.n.01", "cat.n.01", **query)
+    assert r == same and hash(r) == hash(same) and len({r, same}) == 1, "seconds, a measurement, is left out"
+    assert len(r) > 1 and r != g.paths("dog.n.01", "cat.n.01", **query, max_paths=1)
+    assert r != g.paths("dog.n.01", "wolf.n.01", **query)
+    fields = (r.paths, r.truncated, r.reason, r.expanded, r.seconds, r.sources, r.targets)
+    assert PathResult(*fields) == r
+    assert PathResult(r.paths, r.truncated, r.reason, r.expanded + 1, r.seconds, r.sources, r.targets) != r
+    assert PathResult(r.paths, r.truncated, r.reason, r.expanded, r.seconds, r.targets, r.sources) != r
+    assert r != r.paths and r != None  # noqa: E711  another type is never equal
 
 
 def test_options_object_matches_keywords(wordnet_graph):
