@@ -96,3 +96,15 @@ def test_cli_prints_mentions(wn, tmp_path):
     assert result.exit_code == 0, result.output
     assert "'Sun' [sun] -> sun (" in result.output
     assert "A 0:5 'White' [white] -> white (" in result.output
+
+
+def test_default_prior_is_degree_plus_one_doubled_for_nouns(wn):
+    """Linker.build's docstring: a node's prior is its degree + 1, doubled for WordNet nouns
+    (and a label counts label_boost=2 times an alias)."""
+    g, linker = wn
+    found = linker._core.lookup("sun")
+    assert len(found) > 3
+    for node, prior in found:
+        noun = g.id(node).endswith("-n")
+        label = linker._core.normalise(g.label(node)) == "sun"
+        assert prior == (g.degree(node) + 1) * (2 if noun else 1) * (2 if label else 1), g.id(node)

@@ -177,3 +177,13 @@ def test_auto_picks_the_reference_on_cpu():
     assert torch.equal(a, b)
     with pytest.raises(ValueError, match="implementation"):
         linear_kl_loss(hp, hq, w, implementation="cuda")
+
+
+def test_the_kernels_package_imports_no_triton():
+    """kale.train.kernels' docstring: only its modules import triton."""
+    import subprocess
+    import sys
+
+    code = "import sys, kale.train.kernels; assert 'triton' not in sys.modules, 'triton imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+

@@ -86,7 +86,7 @@ class Linker:
         """Index a graph's labels and aliases.
 
         - `priors`: one popularity score per node ranking the candidates of an alias
-          (default: the node's degree + 1);
+          (default: the node's degree + 1, doubled for WordNet nouns);
         - `exceptions`: WordNet's exception lists (`*.exc`): "auto" (the graph's own
           WordNet directory, else /usr/share/wordnet if installed), "off", or a directory;
         - `min_chars`, `stop_words`: aliases shorter than `min_chars` characters or made
