@@ -187,3 +187,26 @@ def test_the_kernels_package_imports_no_triton():
     code = "import sys, kale.train.kernels; assert 'triton' not in sys.modules, 'triton imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
+
+def test_one_chunked_function_serves_ce_and_kl():
+    hp, hq, w = _inputs(0, 5, 4, 7)
+    kl = reference_linear_kl_loss(hp.requires_grad_(), hq, w)
+    ce = linear_cross_entropy(hp, w, torch.tensor([0, 1, 2, 3, 4]))
+    assert type(kl.grad_fn).__name__ == type(ce.grad_fn).__name__ == "ChunkedLinearLossBackward"
+
+
+def test_losses_and_kernel_share_one_contract_and_import_not_each_other():
+    """The argument contract lives in kale.train.loss_contract; neither the kernel nor the CE
+    reference imports kale.train.losses, and the divergences are named once."""
+    import ast
+    from pathlib import Path
+
+    import kale.train
+    from kale.train import config, divergences, loss_contract
+
+    root = Path(kale.train.__file__).parent
+    for module in ("kernels/fused_linear_kl.py", "cross_entropy.py", "loss_contract.py", "chunked.py"):
+        tree = ast.parse((root / module).read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert "kale.train.losses" not in imported, module
+    assert config.DIVERGENCES is loss_contract.DIVERGENCES is divergences.DIVERGENCES

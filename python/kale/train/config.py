@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kale.train.divergences import DIVERGENCES
 from kale.train.errors import KaleTrainError
 
 MODES = ("ka", "sft", "rationale-sft", "ka+sft")
 TARGETS = ("self", "frozen")
-DIVERGENCES = ("reverse_kl", "forward_kl", "jsd")
 
 # Each mode's default learning rate, from a sweep on 200 held-out CommonsenseQA training
 # questions with SmolLM2-135M-Instruct (docs/training.md): KA was best at 1e-5 in both

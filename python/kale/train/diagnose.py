@@ -55,7 +55,7 @@ def divergence_rows(
     """The per-token divergence between two [tokens x vocab] log-probability rows, as the
     training loss defines it (kale.train.losses): log_softmax(logp / T) equals the softmax of
     the logits at temperature T, since a log-softmax ignores each row's constant shift."""
-    from kale.train.losses import resolve_divergence
+    from kale.train.divergences import resolve_divergence
 
     lp = torch.log_softmax(logp.double() / temperature, -1)
     lq = torch.log_softmax(logq.double() / temperature, -1)
