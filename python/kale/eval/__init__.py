@@ -21,7 +21,7 @@ _LAZY = {
     "score_choice_groups": "kale.eval.scoring",
     "generate_texts": "kale.eval.scoring",
     "load_model": "kale.eval.models",
-    "resolve_model": "kale.eval.models",
+    "resolve_model": "kale.model_source",
     "bootstrap_ci": "kale.eval.stats",
     "build_prompt": "kale.eval.prompts",
     "check_facts": "kale.eval.known",

@@ -117,7 +117,7 @@ def eval_command(
 ):
     """Evaluate MODEL on benchmarks; write OUT/results.json (metrics with 95% CIs, per-question records)."""
     from kale.data.registry import BENCHMARKS, get_benchmark, split_of
-    from kale.eval.models import resolve_model
+    from kale.model_source import resolve_model
 
     benches = [b.strip() for b in bench.split(",") if b.strip()]
     if not benches:

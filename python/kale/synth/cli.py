@@ -117,8 +117,8 @@ def synth_command(
 ):
     """Write a rationale for every question of DATA, grounded in GRAPH's paths."""
     from kale.data.registry import load_benchmark
-    from kale.eval.models import resolve_model
     from kale.graph import Graph
+    from kale.model_source import resolve_model
     from kale.synth.knowledge import PathSettings
     from kale.synth.pipeline import SynthBatch, SynthJob, synthesise
     from kale.synth.prompts import load_prompt

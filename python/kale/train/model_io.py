@@ -8,31 +8,18 @@ from pathlib import Path
 
 import torch
 
+from kale.exceptions import KaleError
+from kale.model_source import resolve_model
 from kale.train.config import TrainConfig
 from kale.train.errors import KaleTrainError
 
 
 def _locate(cfg: TrainConfig) -> tuple[Path, str | None]:
-    from kale.eval.models import ALIASES, resolve_model
-
-    if cfg.model.lower() in ALIASES:  # e.g. smollm2-135m-instruct, shipped as a package
-        return resolve_model(cfg.model)
-    path, gguf = Path(cfg.model), cfg.gguf_file
-    if path.is_file() and path.suffix == ".gguf":
-        return path.parent, path.name
-    if not path.exists():
-        raise KaleTrainError(
-            f"model {path}: no such file or folder (models load from local folders; nothing is downloaded at run time)"
-        )
-    if gguf is None and path.is_dir() and not (path / "config.json").exists():
-        found = sorted(p.name for p in path.glob("*.gguf"))
-        if len(found) == 1:
-            gguf = found[0]
-        elif found:
-            raise KaleTrainError(f"model {path}: several GGUF files {found}; set gguf_file")
-        else:
-            raise KaleTrainError(f"model {path}: neither config.json nor a .gguf file inside")
-    return path, gguf
+    # The resolver every stage uses; its errors become the training stage's own.
+    try:
+        return resolve_model(cfg.model, cfg.gguf_file)
+    except KaleError as exc:
+        raise KaleTrainError(str(exc)) from None
 
 
 def load_model_and_tokenizer(cfg: TrainConfig):
