@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kale.eval.cli import eval_command, report_command
+from kale.cli.eval import eval_command, report_command
 from kale.eval.report import write_report
 
 

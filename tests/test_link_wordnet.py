@@ -87,7 +87,7 @@ def test_sun_and_white_pick_the_nouns(wn):
 def test_cli_prints_mentions(wn, tmp_path):
     from click.testing import CliRunner
 
-    from kale.link_cli import link_command
+    from kale.cli.link import link_command
 
     g, _ = wn
     result = CliRunner().invoke(

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
+from kale.cli.run import load_config
 from kale.exceptions import KaleValueError
-from kale.run import load_config
 
 
 def test_config_merging_and_errors(tmp_path):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kale.cli_errors import friendly_errors
+from kale.cli.errors import friendly_errors
 from kale.graph import Graph
 from kale.paths import METHODS
 

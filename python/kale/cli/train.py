@@ -1,13 +1,13 @@
-"""``kale train``: a click command that kale.cli registers on the main group.
+"""``kale train`` and ``kale diagnose``.
 
-Importing this module is cheap (no torch); the trainer is imported when the command runs.
+Importing this module is cheap (no torch); the trainer is imported when a command runs.
 """
 
 from __future__ import annotations
 
-import sys
-
 import click
+
+from kale.cli.errors import friendly_errors
 
 
 def _config(config_path, overrides, **flags):
@@ -42,23 +42,17 @@ def _config(config_path, overrides, **flags):
     metavar="KEY=VALUE",
     help="Override a config field (repeatable); the value is parsed as YAML.",
 )
+@friendly_errors
 def train_command(data, model, config_path, output_dir, overrides):
     """Knowledge-aware fine-tuning (KALE Part 2) on a rationales Parquet file.
 
     Precedence: defaults < --config < --data/--model/--output-dir < --set.
     Multi-GPU: run under `accelerate launch` (DDP); see configs/train/.
     """
-    from kale.train.errors import KaleTrainError
+    cfg = _config(config_path, overrides, data=data, model=model, output_dir=output_dir).validate()
+    from kale.train.trainer import train
 
-    try:
-        cfg = _config(config_path, overrides, data=data, model=model, output_dir=output_dir).validate()
-        from kale.train.trainer import train
-
-        final = train(cfg)
-    except KaleTrainError as exc:
-        click.echo(f"kale train: error: {exc}", err=True)
-        sys.exit(2)
-    click.echo(str(final))
+    click.echo(str(train(cfg)))
 
 
 def _quote(value: str) -> str:
@@ -92,19 +86,16 @@ def _quote(value: str) -> str:
     metavar="GAIN",
     help="Also write the rationales whose teacher gain exceeds GAIN to OUT's folder as kept.parquet.",
 )
+@friendly_errors
 def diagnose_command(data, model, config_path, overrides, out, keep):
     """The teachable signal of a rationale set, before training: how much better the model
     answers with each rationale (q) than without it (p), in the prompts training will use."""
     from kale.train.errors import KaleTrainError
 
-    try:
-        cfg = _config(config_path, overrides, data=data, model=model)
-        if cfg.mode == "sft":
-            raise KaleTrainError("mode=sft trains without rationales: there is no q branch to measure")
-        cfg = cfg.validate()
-        records, summary, path = _diagnose(cfg, out, keep)
-    except KaleTrainError as exc:
-        raise click.ClickException(str(exc)) from None
+    cfg = _config(config_path, overrides, data=data, model=model)
+    if cfg.mode == "sft":
+        raise KaleTrainError("mode=sft trains without rationales: there is no q branch to measure")
+    records, summary, path = _diagnose(cfg.validate(), out, keep)
     click.echo("\n".join(summary.lines()))
     click.echo(f"per-row columns: {path}")
 

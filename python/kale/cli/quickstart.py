@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 
-from kale.cli_errors import friendly_errors
+from kale.cli.errors import friendly_errors
+from kale.cli.kg import print_info, show_entity
 from kale.exceptions import KaleFileNotFoundError
 from kale.graph import WORDNET_DIR, Graph
-from kale.kg_cli import print_info, show_entity
 
 # WordNet sense names (lemma.pos.sense): the sun, white light and colour, a dog.
 EXAMPLES = ("sun.n.01", "light.n.01", "white.n.02", "dog.n.01")

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from kale.cli_errors import friendly_errors
+from kale.cli.errors import friendly_errors
 from kale.exceptions import KaleValueError
 
 # Sized for a 2-core CPU machine: about a quarter of an hour end to end with SmolLM2-135M

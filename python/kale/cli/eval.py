@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from kale.cli_errors import friendly_errors
+from kale.cli.errors import friendly_errors
 from kale.exceptions import KaleValueError
 
 MODE_CHOICES = ["auto", "choice", "lettered", "generate", "acc", "acc_norm", "rc", "mc", "gen"]
