@@ -22,8 +22,9 @@ answer tokens of the whole effective batch (all micro-batches and processes of o
 step) so that gradient accumulation gives the same update as one big batch.
 
 The reference computes logits a few rows at a time in float32 and works out the gradients
-analytically in the same pass, so nothing of size [tokens x vocab] is kept for backward: peak
-memory is the head weight, its float32 gradient and a few [chunk x vocab] buffers.
+analytically in the same pass (kale.train.chunked, shared with the cross-entropy), so nothing
+of size [tokens x vocab] is kept for backward: peak memory is the head weight, its float32
+gradient and a few [chunk x vocab] buffers.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def reference_linear_kl_loss(
     normalizer: float | Tensor | None = None,
 ) -> Tensor:
     """Chunked float32 PyTorch loss; the CPU path and the oracle for the fused kernel.
-    ``chunk_size`` rows at a time (default: see DEFAULT_CHUNK_BYTES)."""
+    ``chunk_size`` rows at a time (default: see kale.train.chunked.DEFAULT_CHUNK_BYTES)."""
     h_p, h_q, weight_q, divergence = kl_inputs(
         hidden_p, hidden_q, weight, mask, weight_q, divergence, beta, temperature
     )
