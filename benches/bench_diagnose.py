@@ -24,8 +24,19 @@ def oracle_rows(n: int, path: Path) -> Path:
     from kale.data.registry import load_benchmark
 
     qs = load_benchmark("csqa", split="train", limit=n)
-    pl.DataFrame([{"id": q.id, "question": q.question, "choices": q.choices, "answer": q.answer, "source": q.source,
-                   "rationale": f"The answer is {q.gold}."} for q in qs]).write_parquet(path)
+    pl.DataFrame(
+        [
+            {
+                "id": q.id,
+                "question": q.question,
+                "choices": q.choices,
+                "answer": q.answer,
+                "source": q.source,
+                "rationale": f"The answer is {q.gold}.",
+            }
+            for q in qs
+        ]
+    ).write_parquet(path)
     return path
 
 
@@ -61,7 +72,7 @@ def main() -> None:
         pad = tok.pad_token_id if tok.pad_token_id is not None else 0
         model.train()
         mb = cfg.micro_batch_size
-        batches = [examples[i * mb:(i + 1) * mb] for i in range(args.steps + 1)]
+        batches = [examples[i * mb : (i + 1) * mb] for i in range(args.steps + 1)]
         seconds = []
         for b in batches:
             batch = collate(b, pad, cfg.mode)
@@ -77,8 +88,10 @@ def main() -> None:
     print(f"{'':28}{'rows/s':>10}{'s/row':>10}")
     print(f"{'kale diagnose':28}{diag:>10.2f}{1 / diag:>10.3f}")
     print(f"{'KA training step (4 rows)':28}{train_rows:>10.2f}{1 / train_rows:>10.3f}")
-    print(f"diagnostic / training step, per row: {train_rows / diag:.2f}x "
-          f"(one pass of the diagnostic costs {train_rows / diag:.2f} epochs of training)")
+    print(
+        f"diagnostic / training step, per row: {train_rows / diag:.2f}x "
+        f"(one pass of the diagnostic costs {train_rows / diag:.2f} epochs of training)"
+    )
 
 
 if __name__ == "__main__":

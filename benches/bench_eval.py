@@ -45,26 +45,47 @@ def main() -> None:
         if mode == "generate":  # ask for the answer text itself, so exact match means something
             from kale.data import Question
 
-            asked = [Question(q.id, q.question + "\nOptions: " + "; ".join(q.choices), [q.gold], 0, source=q.source)
-                     for q in questions]
+            asked = [
+                Question(q.id, q.question + "\nOptions: " + "; ".join(q.choices), [q.gold], 0, source=q.source)
+                for q in questions
+            ]
         else:
             asked = questions
         res = evaluate_questions(model, tokenizer, asked, mode, cfg)
         primary = res["metrics"][res["primary"]]
-        rows.append({"mode": mode, "questions": res["n"], "seconds": round(res["seconds"], 2),
-                     "questions_per_s": round(res["questions_per_s"], 3), "metric": res["primary"],
-                     "value": round(primary["value"], 4), "ci95": [round(v, 4) for v in primary["ci95"]]})
-    summary = {"model": args.model, "bench": args.bench, "shots": args.shots, "batch_size": args.batch_size,
-               "torch_threads": torch.get_num_threads(), "load_s": round(load_s, 1), "modes": rows}
+        rows.append(
+            {
+                "mode": mode,
+                "questions": res["n"],
+                "seconds": round(res["seconds"], 2),
+                "questions_per_s": round(res["questions_per_s"], 3),
+                "metric": res["primary"],
+                "value": round(primary["value"], 4),
+                "ci95": [round(v, 4) for v in primary["ci95"]],
+            }
+        )
+    summary = {
+        "model": args.model,
+        "bench": args.bench,
+        "shots": args.shots,
+        "batch_size": args.batch_size,
+        "torch_threads": torch.get_num_threads(),
+        "load_s": round(load_s, 1),
+        "modes": rows,
+    }
     if args.json:
         print(json.dumps(summary))
         return
-    print(f"{args.model} on {args.bench} (first {args.limit}), {args.shots}-shot, batch {args.batch_size}, "
-          f"{torch.get_num_threads()} threads; load {load_s:.1f} s")
+    print(
+        f"{args.model} on {args.bench} (first {args.limit}), {args.shots}-shot, batch {args.batch_size}, "
+        f"{torch.get_num_threads()} threads; load {load_s:.1f} s"
+    )
     print(f"{'mode':<10} {'q/s':>8} {'seconds':>8}  metric")
     for r in rows:
-        print(f"{r['mode']:<10} {r['questions_per_s']:>8.3f} {r['seconds']:>8.2f}  {r['metric']} {r['value']:.3f} "
-              f"[{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]")
+        print(
+            f"{r['mode']:<10} {r['questions_per_s']:>8.3f} {r['seconds']:>8.2f}  {r['metric']} {r['value']:.3f} "
+            f"[{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]"
+        )
 
 
 if __name__ == "__main__":

@@ -118,7 +118,17 @@ def worker(lib: str, tsv: Path, memory: str, workdir: Path) -> dict:
 
 def run_worker(lib: str, tsv: Path, memory: str, workdir: Path) -> dict:
     # Baseline resident memory of an interpreter that imported the library, to subtract.
-    cmd = [sys.executable, os.fspath(HERE), "--worker", lib, os.fspath(tsv), "--memory", memory, "--workdir", os.fspath(workdir)]
+    cmd = [
+        sys.executable,
+        os.fspath(HERE),
+        "--worker",
+        lib,
+        os.fspath(tsv),
+        "--memory",
+        memory,
+        "--workdir",
+        os.fspath(workdir),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
@@ -165,7 +175,9 @@ def report(name: str, edges: int, results: dict[str, dict]) -> None:
         ]
         print(f"{lib:<10} " + " ".join(cells))
     if k:
-        print(f"kale build rate: {edges / k['build_s'] / 1e6:.2f} M edges/s; bytes/edge for others = resident memory after load / edges")
+        print(
+            f"kale build rate: {edges / k['build_s'] / 1e6:.2f} M edges/s; bytes/edge for others = resident memory after load / edges"
+        )
 
 
 def main() -> None:
@@ -173,7 +185,9 @@ def main() -> None:
     p.add_argument("--worker", nargs=2, metavar=("LIB", "TSV"), help=argparse.SUPPRESS)
     p.add_argument("--workdir", type=Path, default=None)
     p.add_argument("--memory", default="4G", help="kale's build memory budget")
-    p.add_argument("--generated", default="1000000:10000000", help="NODES:EDGES of the Wikidata-shaped graph ('' to skip)")
+    p.add_argument(
+        "--generated", default="1000000:10000000", help="NODES:EDGES of the Wikidata-shaped graph ('' to skip)"
+    )
     p.add_argument("--only", default=",".join(LIBS), help="comma-separated libraries")
     p.add_argument("--skip", default="", help="comma-separated graphs to skip: wordnet,codex,generated")
     args = p.parse_args()

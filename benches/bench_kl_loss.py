@@ -29,8 +29,9 @@ def _rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def measure(impl: str, n: int, h: int, v: int, device: str, dtype: str, div: str,
-            repeats: int, grad_chunk_mb: int | None = None) -> dict:
+def measure(
+    impl: str, n: int, h: int, v: int, device: str, dtype: str, div: str, repeats: int, grad_chunk_mb: int | None = None
+) -> dict:
     import torch
 
     from kale.train.losses import linear_kl_loss
@@ -50,11 +51,11 @@ def measure(impl: str, n: int, h: int, v: int, device: str, dtype: str, div: str
     hp.requires_grad_()
 
     # The fused kernel's backward buffer (default 64 MiB) trades memory for fewer launches.
-    opts = {"grad_chunk_bytes": grad_chunk_mb * 2**20} if grad_chunk_mb and impl == "fused" \
-        else {}
+    opts = {"grad_chunk_bytes": grad_chunk_mb * 2**20} if grad_chunk_mb and impl == "fused" else {}
     if impl == "liger":
         loss_fn = _liger(div)
     else:
+
         def loss_fn(hp, hq, w):
             return linear_kl_loss(hp, hq, w, implementation=impl, divergence=div, **opts)
 
@@ -75,8 +76,7 @@ def measure(impl: str, n: int, h: int, v: int, device: str, dtype: str, div: str
     peak = (torch.cuda.max_memory_allocated() if device == "cuda" else _rss_bytes()) - base
     # The first run on CUDA includes Triton compilation; report the best of the rest.
     best = min(times[1:]) if len(times) > 1 else times[0]
-    return {"impl": impl, "n": n, "h": h, "v": v, "seconds": best, "loss": value,
-            "peak_bytes": peak}
+    return {"impl": impl, "n": n, "h": h, "v": v, "seconds": best, "loss": value, "peak_bytes": peak}
 
 
 def _liger(div: str):
@@ -90,13 +90,29 @@ def _liger(div: str):
 
 
 def _child(args) -> dict:
-    cmd = [sys.executable, __file__, "--child", args.impl_one, "--n", str(args.n), "--h",
-           str(args.h), "--v", str(args.v), "--device", args.device, "--dtype", args.dtype,
-           "--divergence", args.divergence, "--repeats", str(args.repeats)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        args.impl_one,
+        "--n",
+        str(args.n),
+        "--h",
+        str(args.h),
+        "--v",
+        str(args.v),
+        "--device",
+        args.device,
+        "--dtype",
+        args.dtype,
+        "--divergence",
+        args.divergence,
+        "--repeats",
+        str(args.repeats),
+    ]
     if args.grad_chunk_mb:
         cmd += ["--grad-chunk-mb", str(args.grad_chunk_mb)]
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep +
-               os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         return {"impl": args.impl_one, "error": out.stderr.strip().splitlines()[-1:]}
@@ -115,27 +131,42 @@ def main() -> None:
     ap.add_argument("--v", type=int)
     ap.add_argument("--repeats", type=int)
     ap.add_argument("--impls", nargs="*")
-    ap.add_argument("--grad-chunk-mb", type=int,
-                    help="the fused backward's buffer size in MiB (default 64)")
+    ap.add_argument("--grad-chunk-mb", type=int, help="the fused backward's buffer size in MiB (default 64)")
     ap.add_argument("--child")
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.n, args.h, args.v, args.device, args.dtype,
-                                 args.divergence, args.repeats, args.grad_chunk_mb)))
+        print(
+            json.dumps(
+                measure(
+                    args.child,
+                    args.n,
+                    args.h,
+                    args.v,
+                    args.device,
+                    args.dtype,
+                    args.divergence,
+                    args.repeats,
+                    args.grad_chunk_mb,
+                )
+            )
+        )
         return
     n = args.n or (512 if args.quick else 4096)
     h = args.h or (256 if args.quick else 896)
     vocabs = args.vocab or ([8192, 32000] if args.quick else [49152, 128256, 151936])
     args.repeats = args.repeats or (3 if args.device == "cuda" else 1)
-    impls = args.impls or (["naive", "reference", "fused"] if args.device == "cuda"
-                           else ["naive", "reference"])
+    impls = args.impls or (["naive", "reference", "fused"] if args.device == "cuda" else ["naive", "reference"])
     if not args.impls and args.device == "cuda" and _importable("liger_kernel"):
         impls.append("liger")
     elem = 2 if args.dtype in ("bfloat16", "float16") else 4
-    print(f"device={args.device} dtype={args.dtype} divergence={args.divergence} "
-          f"N={n} H={h} (forward+backward; peak includes inputs)")
-    header = f"{'vocab':>7} {'impl':>9} {'seconds':>8} {'peak GB':>8} {'floor GB':>8} " \
-             f"{'peak/floor':>10} {'time/ref':>8} {'time/fused':>10} {'loss':>10}"
+    print(
+        f"device={args.device} dtype={args.dtype} divergence={args.divergence} "
+        f"N={n} H={h} (forward+backward; peak includes inputs)"
+    )
+    header = (
+        f"{'vocab':>7} {'impl':>9} {'seconds':>8} {'peak GB':>8} {'floor GB':>8} "
+        f"{'peak/floor':>10} {'time/ref':>8} {'time/fused':>10} {'loss':>10}"
+    )
     print(header)
     results = []
     for v in vocabs:
@@ -153,11 +184,13 @@ def main() -> None:
                 print(f"{v:>7} {impl:>9} failed: {r['error']}")
                 continue
             gb = r["peak_bytes"] / 1e9
-            print(f"{v:>7} {impl:>9} {r['seconds']:>8.3f} {gb:>8.3f} {floor / 1e9:>8.3f} "
-                  f"{r['peak_bytes'] / floor:>10.2f} "
-                  f"{(r['seconds'] / ref if ref else float('nan')):>8.2f} "
-                  f"{(r['seconds'] / fused if fused else float('nan')):>10.2f} "
-                  f"{r['loss']:>10.5f}")
+            print(
+                f"{v:>7} {impl:>9} {r['seconds']:>8.3f} {gb:>8.3f} {floor / 1e9:>8.3f} "
+                f"{r['peak_bytes'] / floor:>10.2f} "
+                f"{(r['seconds'] / ref if ref else float('nan')):>8.2f} "
+                f"{(r['seconds'] / fused if fused else float('nan')):>10.2f} "
+                f"{r['loss']:>10.5f}"
+            )
             results.append(dict(r, floor_bytes=floor))
         sys.stdout.flush()
     if os.environ.get("KALE_BENCH_JSON"):

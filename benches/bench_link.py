@@ -39,7 +39,6 @@ def rss() -> int:
 
 def wordnet_graph():
     from kale import Graph
-
     from kale.exceptions import GraphFormatError
 
     path = CACHE / "wordnet.kg"
@@ -193,17 +192,23 @@ def main() -> None:
         return
     runs = [("kale", "wordnet"), ("pyahocorasick", "wordnet"), ("flashtext", "wordnet")]
     if args.dbpedia_wheel or (CACHE / "dbpedia-titles.txt").is_file():
-        runs += [("kale", "dbpedia"), ("pyahocorasick", "dbpedia")] + ([("flashtext", "dbpedia")] if args.flashtext_dbpedia else [])
+        runs += [("kale", "dbpedia"), ("pyahocorasick", "dbpedia")] + (
+            [("flashtext", "dbpedia")] if args.flashtext_dbpedia else []
+        )
     results = []
     for lib, kind in runs:
-        cmd = [sys.executable, __file__, "--one", lib, kind, "--mb", str(args.mb)] + (["--dbpedia-wheel", args.dbpedia_wheel] if args.dbpedia_wheel else [])
+        cmd = [sys.executable, __file__, "--one", lib, kind, "--mb", str(args.mb)] + (
+            ["--dbpedia-wheel", args.dbpedia_wheel] if args.dbpedia_wheel else []
+        )
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
             print(f"{lib}/{kind} failed: {out.stderr[-500:]}", file=sys.stderr)
             continue
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), file=sys.stderr)
-    print(f"\n{'aliases':8} {'library':14} {'names':>9} {'build s':>8} {'B/alias':>8} {'RSS B/alias':>11} {'scan MB/s':>9} {'2 threads':>10} {'matches':>9}  kale ×")
+    print(
+        f"\n{'aliases':8} {'library':14} {'names':>9} {'build s':>8} {'B/alias':>8} {'RSS B/alias':>11} {'scan MB/s':>9} {'2 threads':>10} {'matches':>9}  kale ×"
+    )
     for r in results:
         kale = next((k for k in results if k["lib"] == "kale" and k["aliases"] == r["aliases"]), None)
         ratio = f"{kale['scan_mb_s'] / r['scan_mb_s']:.1f}× scan" if kale and r["lib"] != "kale" else ""
@@ -214,8 +219,12 @@ def main() -> None:
             f"{r['rss_growth_bytes'] / r['names']:>11.1f} {r['scan_mb_s']:>9.1f} {batch:>10} {r['matches']:>9,}  {ratio}"
         )
         if r["lib"] == "kale":
-            print(f"{'':24} 2 threads / 1 thread: {r['batch_speedup']:.2f}× ({r['cores']} cores on this machine; the ratio means little while other work holds a core)")
-            print(f"{'':24} kale with Python objects: {r['scan_objects_mb_s']:.1f} MB/s (Mention lists), {r['scan_frame_mb_s']:.1f} MB/s (polars frame)")
+            print(
+                f"{'':24} 2 threads / 1 thread: {r['batch_speedup']:.2f}× ({r['cores']} cores on this machine; the ratio means little while other work holds a core)"
+            )
+            print(
+                f"{'':24} kale with Python objects: {r['scan_objects_mb_s']:.1f} MB/s (Mention lists), {r['scan_frame_mb_s']:.1f} MB/s (polars frame)"
+            )
 
 
 if __name__ == "__main__":

@@ -52,10 +52,12 @@ def py_all_shortest(adj, s, t, max_hops, hub_cap=None):
         front[side] = list(nxt)
         meet = [v for v in nxt if v in par[1 - side]]
         if meet:
+
             def chains(p, v):
                 if not p[v]:
                     return [[v]]
                 return [[v] + c for u in p[v] for c in chains(p, u)]
+
             out = []
             for m in meet:
                 for a in chains(par[0], m):
@@ -117,7 +119,9 @@ def load(name, workdir, generated):
     if name == "WordNet":
         return Graph.build(workdir / "wn.kg", wordnet="/usr/share/wordnet", progress=False, overwrite=True)
     if name == "CoDEx-M":
-        return Graph.build(workdir / "codex.kg", triples=SHARED / "data/codex-m/triples.tsv", progress=False, overwrite=True)
+        return Graph.build(
+            workdir / "codex.kg", triples=SHARED / "data/codex-m/triples.tsv", progress=False, overwrite=True
+        )
     from kale.graph import generate
 
     nodes, edges = generated
@@ -270,7 +274,10 @@ def library_fns(adj, which):
 
         def nx_k(s, t):
             try:
-                return [tuple(p) for p in islice(takewhile(lambda p: len(p) - 1 <= MAX_HOPS, nx.shortest_simple_paths(Gnx, s, t)), K)]
+                return [
+                    tuple(p)
+                    for p in islice(takewhile(lambda p: len(p) - 1 <= MAX_HOPS, nx.shortest_simple_paths(Gnx, s, t)), K)
+                ]
             except nx.NetworkXNoPath:
                 return []
 
@@ -295,7 +302,11 @@ def library_fns(adj, which):
         dense = len(edges) * 2 / max(1, len(adj)) > 8
         fns["rustworkx"] = (
             lambda s, t: sorted(tuple(p) for p in rx.all_shortest_paths(Grx, s, t) if len(p) - 1 <= MAX_HOPS),
-            None if dense else lambda s, t: sorted((tuple(p) for p in rx.all_simple_paths(Grx, s, t, cutoff=MAX_HOPS)), key=lambda p: (len(p), p))[:K],
+            None
+            if dense
+            else lambda s, t: sorted(
+                (tuple(p) for p in rx.all_simple_paths(Grx, s, t, cutoff=MAX_HOPS)), key=lambda p: (len(p), p)
+            )[:K],
         )
     return fns
 
@@ -304,23 +315,30 @@ def bench_graph(name, g, args):
     adj = undirected_adjacency(g)
     qs = queries(adj, args.queries, seed=1)
     lib_qs = spread(qs, args.lib_queries)
-    print(f"\n## {name}: {g.node_count:,} nodes, {g.edge_count:,} edges; {len(qs)} queries (libraries: {len(lib_qs)} of them)")
-    for label, method, ref in (("(a) all shortest paths <= 4 hops", "shortest", lambda s, t: py_all_shortest(adj, s, t, MAX_HOPS)),
-                               ("(b) 10 shortest simple paths <= 4 hops", "k_shortest", lambda s, t: py_k_shortest(adj, s, t, MAX_HOPS, K))):
+    print(
+        f"\n## {name}: {g.node_count:,} nodes, {g.edge_count:,} edges; {len(qs)} queries (libraries: {len(lib_qs)} of them)"
+    )
+    for label, method, ref in (
+        ("(a) all shortest paths <= 4 hops", "shortest", lambda s, t: py_all_shortest(adj, s, t, MAX_HOPS)),
+        ("(b) 10 shortest simple paths <= 4 hops", "k_shortest", lambda s, t: py_k_shortest(adj, s, t, MAX_HOPS, K)),
+    ):
         print(f" {label}")
         # Options built once, as a loop over many queries would (Graph.path_options).
-        opts = g.path_options(method=method, max_hops=MAX_HOPS, max_paths=10_000 if method == "shortest" else K, timeout=None)
-        kale = lambda s, t: g.paths(s, t, options=opts)  # noqa: E731
+        opts = g.path_options(
+            method=method, max_hops=MAX_HOPS, max_paths=10_000 if method == "shortest" else K, timeout=None
+        )
+        kale = lambda s, t: g.paths(s, t, options=opts)  # noqa: E731, B023  timed in this iteration
         kt, ka = timed(kale, qs)
-        base = stats(kt)
         print(row("kale", kt, None))
         rt, ra = timed(ref, qs, budget=args.ref_budget)
         agree = sum(sorted(p.nodes for p in a.paths) == sorted(r) for a, r in zip(ka, ra))
-        cut = sum(method == "shortest" and a.truncated and set(p.nodes for p in a.paths) <= set(r) for a, r in zip(ka, ra))
+        cut = sum(
+            method == "shortest" and a.truncated and set(p.nodes for p in a.paths) <= set(r) for a, r in zip(ka, ra)
+        )
         note = f" (+{cut} cut at max_paths, a subset of the reference's)" if cut else ""
         if len(rt) < len(qs):  # compared on the queries the reference answered in its budget
             note += f" (stopped after {len(rt)} queries: {args.ref_budget:.0f} s budget; kale on those)"
-        print(row("pure-Python reference", rt, stats(kt[:len(rt)])) + f"   same answers: {agree}/{len(ra)}{note}")
+        print(row("pure-Python reference", rt, stats(kt[: len(rt)])) + f"   same answers: {agree}/{len(ra)}{note}")
         batch_s = []
         pairs = [(s, t) for s, t, _ in qs]
         with collector_off():
@@ -329,29 +347,52 @@ def bench_graph(name, g, args):
                 g.paths_batch(pairs, threads=2, options=opts)
                 batch_s.append(time.perf_counter() - t0)
         batch_qps, first_qps = len(qs) / min(batch_s), len(qs) / batch_s[0]
-        print(f"  {'kale paths_batch 2 thr':<24} {batch_qps:,.0f} q/s = {batch_qps / stats(rt)[2]:,.0f}x the reference's sequential throughput"
-              f" (best of 3 calls; the first, starting the threads: {first_qps:,.0f} q/s)")
+        print(
+            f"  {'kale paths_batch 2 thr':<24} {batch_qps:,.0f} q/s = {batch_qps / stats(rt)[2]:,.0f}x the reference's sequential throughput"
+            f" (best of 3 calls; the first, starting the threads: {first_qps:,.0f} q/s)"
+        )
         for lib, (fa, fb) in library_fns(adj, args.libs).items():
             fn = fa if method == "shortest" else fb
             if fn is None:
-                print(f"  {lib:<24} skipped: all_simple_paths enumerates every path within {MAX_HOPS} hops, unbounded on this dense graph")
+                print(
+                    f"  {lib:<24} skipped: all_simple_paths enumerates every path within {MAX_HOPS} hops, unbounded on this dense graph"
+                )
                 continue
             lt, _ = timed(fn, lib_qs, budget=args.lib_budget)
-            note = "" if len(lt) == len(lib_qs) else f"   (stopped after {len(lt)} queries: {args.lib_budget:.0f} s budget)"
+            note = (
+                ""
+                if len(lt) == len(lib_qs)
+                else f"   (stopped after {len(lt)} queries: {args.lib_budget:.0f} s budget)"
+            )
             print(row(lib, lt, stats(timed(kale, lib_qs[: len(lt)])[0])) + note)
     if name.startswith("Wikidata"):
         cap = args.hub_cap
         t3 = [q for q in qs if q[2] <= 3]
         kt, _ = timed(lambda s, t: g.paths(s, t, max_hops=3, hub_cap=cap, max_paths=10_000, timeout=None), t3)
         p50, p95, qps = stats(kt)
-        print(f" hub cap {cap}: all shortest paths <= 3 hops on {len(t3)} queries: p50 {p50 * 1e3:.2f} ms, p95 {p95 * 1e3:.2f} ms")
+        print(
+            f" hub cap {cap}: all shortest paths <= 3 hops on {len(t3)} queries: p50 {p50 * 1e3:.2f} ms, p95 {p95 * 1e3:.2f} ms"
+        )
     a_qs = lib_qs
     print(f" multi-path A* (4 anchors, depth 3), 10 paths <= 4 hops, {len(a_qs)} queries:")
     for label, depth in (("the paper's bound alone", 0), ("with the targets' distances (default)", None)):
-        at, answers = timed(lambda s, t: g.paths(s, t, method="astar", max_hops=MAX_HOPS, max_paths=K, timeout=None, target_depth=depth), a_qs)
+        at, answers = timed(
+            lambda s, t: g.paths(
+                s,
+                t,
+                method="astar",
+                max_hops=MAX_HOPS,
+                max_paths=K,
+                timeout=None,
+                target_depth=depth,  # noqa: B023  timed now
+            ),
+            a_qs,
+        )
         p50, p95, qps = stats(at)
         stopped = sum(r.truncated and "max_expansions" in r.reason for r in answers)
-        print(f"  {label:<40} p50 {p50 * 1e3:8.2f} ms  p95 {p95 * 1e3:8.2f} ms  {qps:10,.0f} q/s   stopped by max_expansions: {stopped}")
+        print(
+            f"  {label:<40} p50 {p50 * 1e3:8.2f} ms  p95 {p95 * 1e3:8.2f} ms  {qps:10,.0f} q/s   stopped by max_expansions: {stopped}"
+        )
 
 
 def main():
@@ -367,7 +408,9 @@ def main():
     p.add_argument("--hub-cap", type=int, default=10_000)
     p.add_argument("--lib-budget", type=float, default=60.0, help="seconds each library may spend per measurement")
     p.add_argument("--libs", default="networkx,igraph,rustworkx")
-    p.add_argument("--ref-budget", type=float, default=300.0, help="seconds the pure-Python reference may spend per measurement")
+    p.add_argument(
+        "--ref-budget", type=float, default=300.0, help="seconds the pure-Python reference may spend per measurement"
+    )
     p.add_argument("--workdir", type=Path, default=None)
     args = p.parse_args()
     args.libs = set(args.libs.split(","))

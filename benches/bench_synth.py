@@ -75,16 +75,22 @@ def main():
     both = sum(bool(k.q_entities and k.a_entities) for k in knowledge)
     with_paths = sum(bool(k.paths) for k in knowledge)
     hops = Counter(p.hops for k in knowledge for p in k.paths)
-    print(f"CommonsenseQA train: {len(questions):,} questions, WordNet, {args.method}, max_hops {args.max_hops}, {args.threads} threads")
+    print(
+        f"CommonsenseQA train: {len(questions):,} questions, WordNet, {args.method}, max_hops {args.max_hops}, {args.threads} threads"
+    )
     print(f"  alias index built in {t_index:.2f} s")
     print(f"  linking + paths: {t_kg:.1f} s ({len(questions) / t_kg:,.0f} questions/s; target: all 9,741 in < 30 s)")
-    print(f"  entities on both sides: {both / len(questions):.1%}; at least one path: {with_paths / len(questions):.1%}")
+    print(
+        f"  entities on both sides: {both / len(questions):.1%}; at least one path: {with_paths / len(questions):.1%}"
+    )
     print(f"  path lengths: {dict(sorted(hops.items()))}")
     writer_table(questions, knowledge, args)
 
 
 class StubServer(ThreadingHTTPServer):
-    request_queue_size = 256  # the default backlog of 5 drops connections at 32 in flight, which then wait a 1 s SYN retry
+    request_queue_size = (
+        256  # the default backlog of 5 drops connections at 32 in flight, which then wait a 1 s SYN retry
+    )
     daemon_threads = True
 
 
@@ -110,19 +116,32 @@ def writer_table(questions, knowledge, args) -> None:
     answers = [q.gold for q in questions[:n]]
     rows = [("template (no model)", rate(TemplateWriter(), prompts, facts, answers, 20), "")]
     # the stub in a process of its own, so serving it does not share this one's GIL
-    stub = subprocess.Popen([sys.executable, __file__, "--serve-stub", str(args.stub_delay)], stdout=subprocess.PIPE, text=True)
+    stub = subprocess.Popen(
+        [sys.executable, __file__, "--serve-stub", str(args.stub_delay)], stdout=subprocess.PIPE, text=True
+    )
     try:
         url = f"http://127.0.0.1:{int(stub.stdout.readline())}/v1"
         for inflight in (1, 8, 32):
             w = OpenAIWriter(url, "stub", concurrency=inflight)
-            rows.append((f"HTTP client, stub server {args.stub_delay * 1e3:.0f} ms/request, {inflight} in flight",
-                         rate(w, prompts, facts, answers, 3), f"ceiling {inflight / args.stub_delay:,.0f}/s"))
+            rows.append(
+                (
+                    f"HTTP client, stub server {args.stub_delay * 1e3:.0f} ms/request, {inflight} in flight",
+                    rate(w, prompts, facts, answers, 3),
+                    f"ceiling {inflight / args.stub_delay:,.0f}/s",
+                )
+            )
     finally:
         stub.terminate()
         stub.wait()
     if not args.skip_llm:
         w = TransformersWriter(max_new_tokens=96, batch_size=8)
-        rows.append(("transformers SmolLM2-135M-Instruct, CPU, 96 new tokens, batch 8", rate(w, prompts[:16], facts[:16], answers[:16], 1), ""))
+        rows.append(
+            (
+                "transformers SmolLM2-135M-Instruct, CPU, 96 new tokens, batch 8",
+                rate(w, prompts[:16], facts[:16], answers[:16], 1),
+                "",
+            )
+        )
     width = max(len(r[0]) for r in rows)
     print(f"\n  {'writer':<{width}}  {'rationales/s':>12}")
     for name, value, note in rows:

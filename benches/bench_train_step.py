@@ -34,13 +34,14 @@ def _model(args, torch):
     if args.model:
         return AutoModelForCausalLM.from_pretrained(args.model, dtype=dtype).to(args.device)
     if args.tiny:
-        shape = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                     num_attention_heads=4, num_key_value_heads=2)
+        shape = dict(
+            hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2
+        )
     else:  # SmolLM2-135M
-        shape = dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
-                     num_attention_heads=9, num_key_value_heads=3)
-    cfg = LlamaConfig(vocab_size=args.vocab, tie_word_embeddings=True,
-                      max_position_embeddings=4096, **shape)
+        shape = dict(
+            hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3
+        )
+    cfg = LlamaConfig(vocab_size=args.vocab, tie_word_embeddings=True, max_position_embeddings=4096, **shape)
     torch.manual_seed(0)
     return AutoModelForCausalLM.from_config(cfg, dtype=dtype).to(args.device)
 
@@ -58,23 +59,35 @@ def _batch(args, torch, vocab):
     def predicts_answer(ids):
         # Position t predicts token t+1: the rows before each answer token.
         m = torch.zeros(ids.shape, dtype=torch.bool)
-        m[:, ids.shape[1] - a - 1:ids.shape[1] - 1] = True
+        m[:, ids.shape[1] - a - 1 : ids.shape[1] - 1] = True
         return m
 
-    batch = {"p_ids": p_ids, "p_attn": torch.ones_like(p_ids), "q_ids": q_ids,
-             "q_attn": torch.ones_like(q_ids), "p_answer": predicts_answer(p_ids),
-             "q_answer": predicts_answer(q_ids), "p_labels": answer.reshape(-1)}
+    batch = {
+        "p_ids": p_ids,
+        "p_attn": torch.ones_like(p_ids),
+        "q_ids": q_ids,
+        "q_attn": torch.ones_like(q_ids),
+        "p_answer": predicts_answer(p_ids),
+        "q_answer": predicts_answer(q_ids),
+        "p_labels": answer.reshape(-1),
+    }
     return {k: v.to(args.device) for k, v in batch.items()}
 
 
 def _two_forward_loss(model, batch, norm, torch):
     model.eval()
     with torch.no_grad():
-        z_q = model(input_ids=batch["q_ids"], attention_mask=batch["q_attn"],
-                    use_cache=False).logits[batch["q_answer"]].float()
+        z_q = (
+            model(input_ids=batch["q_ids"], attention_mask=batch["q_attn"], use_cache=False)
+            .logits[batch["q_answer"]]
+            .float()
+        )
     model.train()
-    z_p = model(input_ids=batch["p_ids"], attention_mask=batch["p_attn"],
-                use_cache=False).logits[batch["p_answer"]].float()
+    z_p = (
+        model(input_ids=batch["p_ids"], attention_mask=batch["p_attn"], use_cache=False)
+        .logits[batch["p_answer"]]
+        .float()
+    )
     logp = torch.log_softmax(z_p, -1)
     logq = torch.log_softmax(z_q, -1)
     return (logp.exp() * (logp - logq)).sum() / norm
@@ -93,6 +106,7 @@ def measure(args) -> dict:
     norm = float(batch["p_answer"].sum())
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
     if args.impl == "two-forward":
+
         def loss_fn():
             return _two_forward_loss(model, batch, norm, torch)
     else:
@@ -122,10 +136,15 @@ def measure(args) -> dict:
         times.append(time.perf_counter() - t0)
     seconds = sorted(times)[len(times) // 2]  # the median step: robust to a stray slow one
     tokens = batch["p_ids"].numel() + batch["q_ids"].numel()
-    return {"impl": args.impl, "seconds_per_step": seconds, "tokens_per_s": tokens / seconds,
-            "answer_tokens_per_s": norm / seconds, "first_loss": first_loss,
-            "peak_bytes": torch.cuda.max_memory_allocated() if cuda else None,
-            "vocab": vocab}
+    return {
+        "impl": args.impl,
+        "seconds_per_step": seconds,
+        "tokens_per_s": tokens / seconds,
+        "answer_tokens_per_s": norm / seconds,
+        "first_loss": first_loss,
+        "peak_bytes": torch.cuda.max_memory_allocated() if cuda else None,
+        "vocab": vocab,
+    }
 
 
 def _child(args, impl: str) -> dict:
@@ -136,8 +155,7 @@ def _child(args, impl: str) -> dict:
         cmd += ["--model", args.model]
     if args.tiny:
         cmd.append("--tiny")
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep +
-               os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         return {"impl": impl, "error": (out.stderr.strip().splitlines() or ["?"])[-1]}
@@ -163,25 +181,31 @@ def main() -> None:
         args.impl = args.child
         print(json.dumps(measure(args)))
         return
-    impls = args.impls or (["two-forward", "reference", "fused"] if args.device == "cuda"
-                           else ["two-forward", "reference"])
-    print(f"device={args.device} dtype={args.dtype} batch={args.batch} prompt={args.prompt} "
-          f"rationale={args.rationale} answer={args.answer} vocab={args.vocab} "
-          f"steps={args.steps} (KA step: target forward, trained forward, KL, backward, AdamW)")
+    impls = args.impls or (
+        ["two-forward", "reference", "fused"] if args.device == "cuda" else ["two-forward", "reference"]
+    )
+    print(
+        f"device={args.device} dtype={args.dtype} batch={args.batch} prompt={args.prompt} "
+        f"rationale={args.rationale} answer={args.answer} vocab={args.vocab} "
+        f"steps={args.steps} (KA step: target forward, trained forward, KL, backward, AdamW)"
+    )
     rows = {impl: _child(args, impl) for impl in impls}
     base = rows.get("two-forward", {})
-    print(f"{'impl':>12} {'median s/step':>13} {'tokens/s':>10} {'peak GB':>8} {'speed vs 2-fwd':>14} "
-          f"{'peak vs 2-fwd':>13} {'first loss':>10}")
+    print(
+        f"{'impl':>12} {'median s/step':>13} {'tokens/s':>10} {'peak GB':>8} {'speed vs 2-fwd':>14} "
+        f"{'peak vs 2-fwd':>13} {'first loss':>10}"
+    )
     for impl, r in rows.items():
         if "error" in r:
             print(f"{impl:>12} failed: {r['error']}")
             continue
         peak = r["peak_bytes"]
-        speed = base["seconds_per_step"] / r["seconds_per_step"] if "seconds_per_step" in base \
-            else float("nan")
+        speed = base["seconds_per_step"] / r["seconds_per_step"] if "seconds_per_step" in base else float("nan")
         mem = peak / base["peak_bytes"] if peak and base.get("peak_bytes") else float("nan")
-        print(f"{impl:>12} {r['seconds_per_step']:>13.4f} {r['tokens_per_s']:>10.0f} "
-              f"{(peak or 0) / 1e9:>8.2f} {speed:>13.2f}x {mem:>12.2f}x {r['first_loss']:>10.4f}")
+        print(
+            f"{impl:>12} {r['seconds_per_step']:>13.4f} {r['tokens_per_s']:>10.0f} "
+            f"{(peak or 0) / 1e9:>8.2f} {speed:>13.2f}x {mem:>12.2f}x {r['first_loss']:>10.4f}"
+        )
     if os.environ.get("KALE_BENCH_JSON"):
         with open(os.environ["KALE_BENCH_JSON"], "w") as fh:
             json.dump(list(rows.values()), fh, indent=1)

@@ -31,25 +31,50 @@ def main(n: int, overrides: dict) -> dict:
     questions = load_benchmark("csqa", split="train", limit=n)
     work = Path(tempfile.mkdtemp(prefix="kale-oracle-"))
     data = work / "oracle.parquet"
-    pl.DataFrame([{"id": q.id, "question": q.question, "choices": q.choices, "answer": q.answer,
-                   "answer_text": q.gold, "source": q.source, "passage": q.passage,
-                   "subject": q.subject, "rationale": f"The answer is {q.gold}.", "ok": True}
-                  for q in questions]).write_parquet(data)
+    pl.DataFrame(
+        [
+            {
+                "id": q.id,
+                "question": q.question,
+                "choices": q.choices,
+                "answer": q.answer,
+                "answer_text": q.gold,
+                "source": q.source,
+                "passage": q.passage,
+                "subject": q.subject,
+                "rationale": f"The answer is {q.gold}.",
+                "ok": True,
+            }
+            for q in questions
+        ]
+    ).write_parquet(data)
     settings = {"micro_batch_size": 4, "epochs": 3, **overrides}
-    cfg = TrainConfig(data=str(data), model="smollm2-135m-instruct", output_dir=str(work / "run"),
-                      progress=False, preflight=True, **settings)
+    cfg = TrainConfig(
+        data=str(data),
+        model="smollm2-135m-instruct",
+        output_dir=str(work / "run"),
+        progress=False,
+        preflight=True,
+        **settings,
+    )
     start = time.time()
     final = train(cfg)
     before = pl.read_parquet(work / "run" / "teachable.parquet")
     model, tok = load_model(final)
-    after = pl.DataFrame(run_diagnostic(model, tok, load_pairs(data, tok, cfg).examples, cfg,
-                                        progress=False)[0])
+    after = pl.DataFrame(run_diagnostic(model, tok, load_pairs(data, tok, cfg).examples, cfg, progress=False)[0])
     mean = lambda frame, col: round(float(frame[col].mean()), 3)  # noqa: E731
-    return {**settings, "divergence": cfg.divergence, "target": cfg.target, "mode": cfg.mode,
-            "learning_rate": cfg.learning_rate, "questions": n, "seconds": round(time.time() - start),
-            "p_gold_prob": [mean(before, "p_gold_prob"), mean(after, "p_gold_prob")],
-            "q_gold_prob": [mean(before, "q_gold_prob"), mean(after, "q_gold_prob")],
-            "p_accuracy": [mean(before, "p_correct"), mean(after, "p_correct")]}
+    return {
+        **settings,
+        "divergence": cfg.divergence,
+        "target": cfg.target,
+        "mode": cfg.mode,
+        "learning_rate": cfg.learning_rate,
+        "questions": n,
+        "seconds": round(time.time() - start),
+        "p_gold_prob": [mean(before, "p_gold_prob"), mean(after, "p_gold_prob")],
+        "q_gold_prob": [mean(before, "q_gold_prob"), mean(after, "q_gold_prob")],
+        "p_accuracy": [mean(before, "p_correct"), mean(after, "p_correct")],
+    }
 
 
 if __name__ == "__main__":

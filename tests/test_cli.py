@@ -1,8 +1,9 @@
-"""The `kale kg` commands, run as a user would."""
+"""The `kale` commands, run as a user would."""
 
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from kale.cli import main
@@ -67,12 +68,55 @@ def test_paths_astar_with_and_without_the_targets_bound(wordnet_graph, tmp_path)
     lines = {}
     for depth in (None, 0):
         extra = [] if depth is None else ["--target-depth", depth]
-        r = CliRunner().invoke(main, [str(a) for a in ("paths", graph, "dog.n.01", "cat.n.01", "--method", "astar", "--max-hops", 4, *extra)])
+        r = CliRunner().invoke(
+            main,
+            [str(a) for a in ("paths", graph, "dog.n.01", "cat.n.01", "--method", "astar", "--max-hops", 4, *extra)],
+        )
         assert r.exit_code == 0, r.output
         paths = [line for line in r.stdout.splitlines() if "–" in line]
         assert paths and all(line.split()[0].isdigit() for line in paths)
-        lines[depth] = ([int(line.split()[0]) for line in paths], int(r.stderr.split("path(s), ")[1].split()[0].replace(",", "")))
+        lines[depth] = (
+            [int(line.split()[0]) for line in paths],
+            int(r.stderr.split("path(s), ")[1].split()[0].replace(",", "")),
+        )
     assert lines[None][0] == lines[0][0]
     assert lines[None][1] < lines[0][1]
-    r = CliRunner().invoke(main, ["paths", str(graph), "dog.n.01", "cat.n.01", "--method", "astar", "--target-depth", "-1"])
+    r = CliRunner().invoke(
+        main, ["paths", str(graph), "dog.n.01", "cat.n.01", "--method", "astar", "--target-depth", "-1"]
+    )
     assert r.exit_code == 2 and "--target-depth" in r.output
+
+
+def _commands(group):
+    for command in group.commands.values():
+        if hasattr(command, "commands"):
+            yield from _commands(command)
+        else:
+            yield command
+
+
+def test_every_command_has_the_one_error_policy():
+    from kale.cli.errors import friendly_errors
+
+    policy = friendly_errors(lambda: None).__code__
+    names = [c.name for c in _commands(main)]
+    assert {"train", "diagnose", "eval", "report", "synth", "run", "paths", "link", "build", "show"} <= set(names)
+    assert [c.name for c in _commands(main) if c.callback.__code__ is not policy] == []
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["train", "--data", "r.parquet", "--model", "m", "--set", "mode=nope"], "config field 'mode'"),
+        (["diagnose", "--data", "r.parquet", "--model", "m", "--set", "mode=sft"], "no q branch"),
+        (["eval", "--model", "/no/such/model", "--bench", "csqa", "--out", "{tmp}/e"], "no such file or folder"),
+        (["paths", "/no/such.kg", "a", "b"], "no graph directory here"),
+        (["link", "/no/such.kg", "a text"], "no graph directory here"),
+        (["synth", "--graph", "/no/such.kg", "--data", "csqa", "--out", "{tmp}/s"], "no graph directory here"),
+        (["run", "--set", "nonsense=1", "--dry-run"], "unknown config key 'nonsense'"),
+    ],
+)
+def test_user_errors_exit_1_in_one_line_everywhere(tmp_path, args, says):
+    r = CliRunner().invoke(main, [a.format(tmp=tmp_path) for a in args])
+    assert r.exit_code == 1, r.output
+    assert r.output.startswith("Error: ") and says in r.output and "Traceback" not in r.output

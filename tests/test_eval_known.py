@@ -5,8 +5,19 @@ import json
 import polars as pl
 import pytest
 
-from kale.eval.known import (category, check_facts, corrupt_tails, fact_is_known, load_fact_paths, load_facts,
-                             normalise_facts, normalise_paths, probe_benchmark, question_is_known, summarise)
+from kale.eval.known import (
+    category,
+    check_facts,
+    corrupt_tails,
+    fact_is_known,
+    load_fact_paths,
+    load_facts,
+    normalise_facts,
+    normalise_paths,
+    probe_benchmark,
+    question_is_known,
+    summarise,
+)
 from kale.exceptions import InputError
 
 FACTS = {
@@ -32,8 +43,13 @@ def test_categories_and_rate():
     correct = {"a": True, "b": False, "c": False, "d": True, "e": False, "f": True}
     known = {"a": True, "b": True, "c": True, "d": False, "e": False}  # f has no facts
     s = summarise(correct, known, n_resamples=200)
-    assert s["counts"] == {"known&correct": 1, "known&incorrect": 2, "unknown&correct": 1,
-                           "unknown&incorrect": 1, "no_facts": 1}
+    assert s["counts"] == {
+        "known&correct": 1,
+        "known&incorrect": 2,
+        "unknown&correct": 1,
+        "unknown&incorrect": 1,
+        "no_facts": 1,
+    }
     assert s["known_incorrect_rate"]["value"] == pytest.approx(2 / 3) and s["known_incorrect_rate"]["n"] == 3
     assert s["shares"] == pytest.approx({"known&correct": 0.2, "known&incorrect": 0.4, "unknown": 0.4})
     assert category(False, None) == "no_facts"
@@ -75,8 +91,9 @@ def test_check_facts_and_probe_annotate_records():
     assert set(checks) == set(FACTS)
     first = checks["q1"]["facts"][0]
     assert len(first["scores"]) == 3 and first["known"] == fact_is_known(first["scores"][0], first["scores"][1:])
-    result = {"questions": [{"id": "q1", "correct": True}, {"id": "q2", "correct": False},
-                            {"id": "q7", "correct": False}]}
+    result = {
+        "questions": [{"id": "q1", "correct": True}, {"id": "q2", "correct": False}, {"id": "q7", "correct": False}]
+    }
     summary = probe_benchmark(model, tok, result, FACTS, n_distractors=2)
     assert summary["n_checked"] == 2 and result["questions"][2]["category"] == "no_facts"
     assert result["known"]["counts"]["no_facts"] == 1 and "fact_check" in result["questions"][0]
@@ -86,20 +103,28 @@ def test_synthesis_output_folder_feeds_the_probe(tmp_path):
     from kale.eval.known import parse_verbalised_path
 
     assert parse_verbalised_path("the Sun –emits→ light ←part of– white light") == [
-        ("the Sun", "emits", "light"), ("white light", "part of", "light")]
+        ("the Sun", "emits", "light"),
+        ("white light", "part of", "light"),
+    ]
     with pytest.raises(InputError, match="not a verbalised path"):
         parse_verbalised_path("just words")
     out = tmp_path / "synth"
     out.mkdir()
     pl.DataFrame({"id": ["q1"], "paths_text": [["a –r→ b", "a –r→ b –s→ c"]], "rationale": ["..."]}).write_parquet(
-        out / "part-0-00000.parquet")
+        out / "part-0-00000.parquet"
+    )
     pl.DataFrame({"id": ["q2"], "paths_text": [[]], "rationale": ["..."]}).write_parquet(out / "part-0-00001.parquet")
     assert load_facts(out) == {"q1": [("a", "r", "b"), ("b", "s", "c")], "q2": []}
 
 
 def test_paths_keep_their_structure():
-    assert normalise_paths([["a", "r", "b"], ["b", "s", "c"]]) == [[("a", "r", "b"), ("b", "s", "c")]]  # loose: one path
+    assert normalise_paths([["a", "r", "b"], ["b", "s", "c"]]) == [
+        [("a", "r", "b"), ("b", "s", "c")]
+    ]  # loose: one path
     assert normalise_paths(["a –r→ b", "a –r→ b –s→ c", "x –t→ y"]) == [
-        [("a", "r", "b")], [("a", "r", "b"), ("b", "s", "c")], [("x", "t", "y")]]
+        [("a", "r", "b")],
+        [("a", "r", "b"), ("b", "s", "c")],
+        [("x", "t", "y")],
+    ]
     nested = [[{"head": "a", "relation": "r", "tail": "b"}], [{"head": "c", "relation": "r", "tail": "d"}]]
     assert load_fact_paths({"q": nested}) == {"q": [[("a", "r", "b")], [("c", "r", "d")]]}

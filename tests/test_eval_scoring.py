@@ -14,8 +14,10 @@ from kale.eval.scoring import encode_pair, generate_texts, score_continuations
 from kale.eval.stats import bootstrap_ci, metric
 from kale.exceptions import KaleValueError
 
-CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-          "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
 
 
 def make_tokenizer():
@@ -30,8 +32,13 @@ def make_tokenizer():
     core = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     core.decoder = decoders.ByteLevel()
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<|endoftext|>", eos_token="<|im_end|>",
-                                  pad_token="<|endoftext|>", additional_special_tokens=["<|im_start|>"])
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        bos_token="<|endoftext|>",
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=["<|im_start|>"],
+    )
     tok.chat_template = CHATML
     return tok
 
@@ -40,9 +47,16 @@ def make_model(vocab_size: int, seed: int = 0, uniform: bool = False):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
-    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                      tie_word_embeddings=False)
+    cfg = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=False,
+    )
     model = LlamaForCausalLM(cfg).eval()
     if uniform:  # zero output layer: every next-token distribution is uniform, log p = -log V
         with torch.no_grad():
@@ -60,10 +74,12 @@ def model(tok):
     return make_model(len(tok))
 
 
-REQUESTS = [("Question: Where is Paris?\nAnswer:", " France"),
-            ("Question: Where is Paris?\nAnswer:", " the United Kingdom"),
-            ("Q: 2+2?\nA: ", "4"),  # trailing space moves into the continuation
-            ("", " hello")]  # an empty context starts from BOS
+REQUESTS = [
+    ("Question: Where is Paris?\nAnswer:", " France"),
+    ("Question: Where is Paris?\nAnswer:", " the United Kingdom"),
+    ("Q: 2+2?\nA: ", "4"),  # trailing space moves into the continuation
+    ("", " hello"),
+]  # an empty context starts from BOS
 
 
 def hand_logprob(model, tok, context, continuation):
@@ -168,10 +184,12 @@ def test_bootstrap_interval_sanity():
 def test_shared_context_scoring_equals_one_pass_per_pair(model, tok):
     from kale.eval.scoring import score_choice_groups
 
-    groups = [("Question: Where is Paris?\nAnswer:", [" France", " the United Kingdom", " x"]),
-              ("Q: 2+2?\nA: ", ["4", "five", "22"]),
-              ("A much longer context so that padding is needed here:", [" a", " b"]),
-              ("", [" hello", " hi"])]
+    groups = [
+        ("Question: Where is Paris?\nAnswer:", [" France", " the United Kingdom", " x"]),
+        ("Q: 2+2?\nA: ", ["4", "five", "22"]),
+        ("A much longer context so that padding is needed here:", [" a", " b"]),
+        ("", [" hello", " hi"]),
+    ]
     grouped = score_choice_groups(model, tok, groups, batch_size=3)
     for (context, conts), scores in zip(groups, grouped):
         for c, s in zip(conts, scores):

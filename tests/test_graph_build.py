@@ -4,13 +4,20 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kale import Graph
 from kale.exceptions import GraphFormatError, InputError, KaleFileNotFoundError, KaleValueError
 
-ids = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters="#,\"\t\n\r"), min_size=1, max_size=6)
-triples_strategy = st.lists(st.tuples(ids, st.sampled_from(["P31", "P279", "knows", "part of", "é"]), ids), min_size=0, max_size=60)
+ids = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters='#,"\t\n\r'),
+    min_size=1,
+    max_size=6,
+)
+triples_strategy = st.lists(
+    st.tuples(ids, st.sampled_from(["P31", "P279", "knows", "part of", "é"]), ids), min_size=0, max_size=60
+)
 
 
 def write_tsv(path, rows):
@@ -59,16 +66,26 @@ def test_neighbours_match_reference(tmp_path_factory, rows):
 def test_external_sort_equals_in_memory(tmp_path):
     """A budget far below the input forces sorted runs on disk; the graph must not change."""
     rng = np.random.default_rng(0)
-    rows = [(f"Q{a}", f"P{r}", f"Q{b}") for a, r, b in zip(rng.integers(0, 5000, 300_000), rng.integers(0, 50, 300_000), rng.integers(0, 5000, 300_000))]
+    rows = [
+        (f"Q{a}", f"P{r}", f"Q{b}")
+        for a, r, b in zip(rng.integers(0, 5000, 300_000), rng.integers(0, 50, 300_000), rng.integers(0, 5000, 300_000))
+    ]
     src = write_tsv(tmp_path / "t.tsv", rows)
     small = Graph.build(tmp_path / "small.kg", triples=src, progress=False, memory="1M")
     big = Graph.build(tmp_path / "big.kg", triples=src, progress=False, memory="1G")
     assert small.manifest["build"]["spilled_runs"] > 1
     assert big.manifest["build"]["spilled_runs"] == 0
-    assert {k: v["xxh3"] for k, v in small.manifest["arrays"].items()} == {k: v["xxh3"] for k, v in big.manifest["arrays"].items()}
+    assert {k: v["xxh3"] for k, v in small.manifest["arrays"].items()} == {
+        k: v["xxh3"] for k, v in big.manifest["arrays"].items()
+    }
 
 
-names = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20).map(str.strip).filter(bool).filter(lambda s: "\t" not in s and not s.startswith("#"))
+names = (
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20)
+    .map(str.strip)
+    .filter(bool)
+    .filter(lambda s: "\t" not in s and not s.startswith("#"))
+)
 
 
 @given(label=names, alias=names, description=names)

@@ -3,7 +3,8 @@
 import json
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kale import Graph
 from kale.exceptions import GraphFormatError, GraphVersionError, InputError, KaleError
@@ -137,22 +138,3 @@ def test_mutated_wordnet_files_never_crash(tmp_path_factory, data):
             assert on_error == "fail" and "data.noun:" in str(e)
             continue
         exercise(g)
-
-
-def test_stubs_match_the_extension():
-    """Every name in _core.pyi exists in the compiled module and the other way round."""
-    import ast
-    from pathlib import Path
-
-    from kale import _core
-
-    stub = ast.parse((Path(__file__).parents[1] / "python/kale/_core.pyi").read_text())
-    declared = {n.name for n in stub.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
-    declared |= {t.id for n in stub.body if isinstance(n, ast.AnnAssign) for t in [n.target]}
-    public = {n for n in dir(_core) if not n.startswith("__")}
-    assert declared == public
-    for cls in ("Graph", "PathOptions"):
-        methods = {n.name for c in stub.body if isinstance(c, ast.ClassDef) and c.name == cls for n in c.body if isinstance(n, ast.FunctionDef)}
-        actual = {n for n in vars(getattr(_core, cls)) if not n.startswith("__") or n in ("__new__", "__len__")}
-        assert methods <= actual | {"__new__"}, methods - actual
-        assert {m for m in actual if not m.startswith("__")} <= methods, {m for m in actual if not m.startswith("__")} - methods

@@ -12,8 +12,28 @@ from hypothesis import strategies as st
 from kale.link import Linker
 
 ASCII = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=127), max_size=80)
-MIXED = st.text(alphabet=st.sampled_from(list("abcAB z09.-'\t\n") + ["é", "\u0301", "ß", "½", "ﬁ", "🙂", "\u00ad", "Σ", "ς", "İ"]), max_size=60)
-WORDS = ["apple", "apples", "box", "boxes", "goose", "geese", "red fox", "fox", "ice cream", "cream", "glasses", "glass", "run", "ran", "über", "ss"]
+MIXED = st.text(
+    alphabet=st.sampled_from(list("abcAB z09.-'\t\n") + ["é", "\u0301", "ß", "½", "ﬁ", "🙂", "\u00ad", "Σ", "ς", "İ"]),
+    max_size=60,
+)
+WORDS = [
+    "apple",
+    "apples",
+    "box",
+    "boxes",
+    "goose",
+    "geese",
+    "red fox",
+    "fox",
+    "ice cream",
+    "cream",
+    "glasses",
+    "glass",
+    "run",
+    "ran",
+    "über",
+    "ss",
+]
 
 
 @given(ASCII)
@@ -33,7 +53,15 @@ def test_ascii_and_unicode_words_split_alike(text):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(st.sampled_from(WORDS + ["the", "and", "geese.", "Apples,", "RAN", "uber", "x"]), max_size=12).map(" ".join), min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.lists(st.sampled_from(WORDS + ["the", "and", "geese.", "Apples,", "RAN", "uber", "x"]), max_size=12).map(
+            " ".join
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_warm_word_cache_gives_the_same_mentions_as_cold(texts):
     linker = Linker.from_names(WORDS)
     warm = linker.link_batch(texts + texts[::-1], threads=1)
@@ -47,4 +75,10 @@ def test_inflections_resolved_at_build_match_scan_time_ones():
     # at build time; "boxes" never occurs in an alias and is worked out during the scan.
     linker = Linker.from_names(["apple", "apples pie", "box", "goose", "geese flock"])
     got = [(m.mention, m.alias) for m in linker.link("Apples and boxes, geese; apples pie, geese flock")]
-    assert got == [("Apples", "apple"), ("boxes", "box"), ("geese", "goose"), ("apples pie", "apple pie"), ("geese flock", "goose flock")]
+    assert got == [
+        ("Apples", "apple"),
+        ("boxes", "box"),
+        ("geese", "goose"),
+        ("apples pie", "apple pie"),
+        ("geese flock", "goose flock"),
+    ]

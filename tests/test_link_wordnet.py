@@ -87,10 +87,24 @@ def test_sun_and_white_pick_the_nouns(wn):
 def test_cli_prints_mentions(wn, tmp_path):
     from click.testing import CliRunner
 
-    from kale.link_cli import link_command
+    from kale.cli.link import link_command
 
     g, _ = wn
-    result = CliRunner().invoke(link_command, [str(g.path), "What is the true color of the Sun?", "--answer", "White", "--top-k", "1"])
+    result = CliRunner().invoke(
+        link_command, [str(g.path), "What is the true color of the Sun?", "--answer", "White", "--top-k", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert "'Sun' [sun] -> sun (" in result.output
     assert "A 0:5 'White' [white] -> white (" in result.output
+
+
+def test_default_prior_is_degree_plus_one_doubled_for_nouns(wn):
+    """Linker.build's docstring: a node's prior is its degree + 1, doubled for WordNet nouns
+    (and a label counts label_boost=2 times an alias)."""
+    g, linker = wn
+    found = linker._core.lookup("sun")
+    assert len(found) > 3
+    for node, prior in found:
+        noun = g.id(node).endswith("-n")
+        label = linker._core.normalise(g.label(node)) == "sun"
+        assert prior == (g.degree(node) + 1) * (2 if noun else 1) * (2 if label else 1), g.id(node)

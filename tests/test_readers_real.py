@@ -29,7 +29,9 @@ def test_wordnet(wordnet_graph):
 
 def test_codex_m_matches_its_triple_count(shared_dir, tmp_path):
     codex = shared_dir / "data" / "codex-m"
-    g = Graph.build(tmp_path / "codex.kg", triples=codex / "triples.tsv", relation_labels=codex / "relations.json", progress=False)
+    g = Graph.build(
+        tmp_path / "codex.kg", triples=codex / "triples.tsv", relation_labels=codex / "relations.json", progress=False
+    )
     assert (g.node_count, g.edge_count, g.relation_count) == (17_050, 206_205, 51)
     assert g.manifest["build"]["duplicate_edges"] == 0
     assert g.relation_name(g.relation_index("P106")) == "occupation"
@@ -92,9 +94,18 @@ def test_ntriples_languages_choose_the_label(tmp_path):
 @pytest.mark.parametrize(
     "line, message",
     [
-        ("<http://www.wikidata.org/entity/Q1> <http://www.wikidata.org/prop/direct/P31> <http://www.wikidata.org/entity/Q2>", "missing the final '.'"),
-        ('<http://www.wikidata.org/entity/Q1> <http://www.w3.org/2000/01/rdf-schema#label> "open@en .', "no closing quote"),
-        ('<http://www.wikidata.org/entity/Q1> <http://www.w3.org/2000/01/rdf-schema#label> "bad \\q"@en .', "unknown escape"),
+        (
+            "<http://www.wikidata.org/entity/Q1> <http://www.wikidata.org/prop/direct/P31> <http://www.wikidata.org/entity/Q2>",
+            "missing the final '.'",
+        ),
+        (
+            '<http://www.wikidata.org/entity/Q1> <http://www.w3.org/2000/01/rdf-schema#label> "open@en .',
+            "no closing quote",
+        ),
+        (
+            '<http://www.wikidata.org/entity/Q1> <http://www.w3.org/2000/01/rdf-schema#label> "bad \\q"@en .',
+            "unknown escape",
+        ),
         ("<http://www.wikidata.org/entity/Q1 <p> <o> .", "contains a space"),
     ],
 )

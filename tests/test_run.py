@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
+from kale.cli.run import load_config
 from kale.exceptions import KaleValueError
-from kale.run import load_config
 
 
 def test_config_merging_and_errors(tmp_path):
@@ -25,9 +25,34 @@ def test_whole_job_runs_and_resumes(wordnet_graph, tiny_model_dir, tmp_path):
     # Real CommonsenseQA slices: training questions for synthesis, validation questions
     # for evaluation and for the known&incorrect probe's facts.
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "kale", "run", "--set", f"out={out}", "--set", f"graph.path={wordnet_graph.path}", "--set", "data=csqa",
-           "--set", f"model={tiny_model_dir}", "--set", "synth.writer=template", "--set", "synth.limit=6", "--set", "train.max_steps=2",
-           "--set", "train.micro_batch_size=2", "--set", "eval.bench=csqa", "--set", "eval.limit=24", "--set", "arms=[sft,ka]"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "kale",
+        "run",
+        "--set",
+        f"out={out}",
+        "--set",
+        f"graph.path={wordnet_graph.path}",
+        "--set",
+        "data=csqa",
+        "--set",
+        f"model={tiny_model_dir}",
+        "--set",
+        "synth.writer=template",
+        "--set",
+        "synth.limit=6",
+        "--set",
+        "train.max_steps=2",
+        "--set",
+        "train.micro_batch_size=2",
+        "--set",
+        "eval.bench=csqa",
+        "--set",
+        "eval.limit=24",
+        "--set",
+        "arms=[sft,ka]",
+    ]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
     for arm in ("base", "sft", "ka"):

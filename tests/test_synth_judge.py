@@ -15,11 +15,38 @@ from kale.synth.store import read_all
 def judged(wordnet_graph, tiny_model_dir, tmp_path):
     data = tmp_path / "q.jsonl"
     # the gold answer alternates, so a judge that prefers one word is right on some rows and wrong on others
-    data.write_text("".join(json.dumps({"id": f"j{i}", "question": f"Where does the dog sleep {i}?", "choices": ["bed", "tree", "dog"], "answer": i % 3}) + "\n"
-                            for i in range(9)))
+    data.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"j{i}",
+                    "question": f"Where does the dog sleep {i}?",
+                    "choices": ["bed", "tree", "dog"],
+                    "answer": i % 3,
+                }
+            )
+            + "\n"
+            for i in range(9)
+        )
+    )
     out = tmp_path / "out"
-    r = CliRunner().invoke(main, ["synth", "--graph", str(wordnet_graph.path), "--data", str(data), "--out", str(out), "--judge", str(tiny_model_dir),
-                                  "--batch-size", "4"], catch_exceptions=False)
+    r = CliRunner().invoke(
+        main,
+        [
+            "synth",
+            "--graph",
+            str(wordnet_graph.path),
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--judge",
+            str(tiny_model_dir),
+            "--batch-size",
+            "4",
+        ],
+        catch_exceptions=False,
+    )
     assert r.exit_code == 0, r.output
     return read_all(out).sort("id"), r.output
 
@@ -54,8 +81,22 @@ def test_judge_choice_is_the_eval_scorers_argmax(judged, tiny_model_dir):
 
 def test_unknown_judge_model_is_one_line(wordnet_graph, tmp_path):
     data = tmp_path / "q.jsonl"
-    data.write_text(json.dumps({"id": "a", "question": "Where do dogs sleep?", "choices": ["bed", "tree"], "answer": 0}) + "\n")
-    r = CliRunner().invoke(main, ["synth", "--graph", str(wordnet_graph.path), "--data", str(data), "--out", str(tmp_path / "o"),
-                                  "--judge", str(tmp_path / "nope")])
+    data.write_text(
+        json.dumps({"id": "a", "question": "Where do dogs sleep?", "choices": ["bed", "tree"], "answer": 0}) + "\n"
+    )
+    r = CliRunner().invoke(
+        main,
+        [
+            "synth",
+            "--graph",
+            str(wordnet_graph.path),
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "o"),
+            "--judge",
+            str(tmp_path / "nope"),
+        ],
+    )
     assert r.exit_code == 1 and "no such file or folder" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "o").exists()

@@ -67,11 +67,37 @@ def test_ray_engine_reports_a_failing_task_in_one_line(ray_local, csqa30, tmp_pa
 def test_cli_ray_engine_interrupted_then_resumed(wordnet_graph, ray_local, tmp_path):
     """Ctrl-C in the middle of a Ray run keeps the finished parts; the rerun completes them."""
     data = tmp_path / "q.jsonl"
-    data.write_text("".join(json.dumps({"id": f"r{i}", "question": f"Where does a dog sleep, case {i}?", "choices": ["bed", "tree"], "answer": 0}) + "\n"
-                            for i in range(400)))
+    data.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"r{i}",
+                    "question": f"Where does a dog sleep, case {i}?",
+                    "choices": ["bed", "tree"],
+                    "answer": 0,
+                }
+            )
+            + "\n"
+            for i in range(400)
+        )
+    )
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "kale", "synth", "--graph", str(wordnet_graph.path), "--data", str(data), "--out", str(out),
-           "--engine", "ray", "--batch-size", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "kale",
+        "synth",
+        "--graph",
+        str(wordnet_graph.path),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--engine",
+        "ray",
+        "--batch-size",
+        "1",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while len(list(out.glob("part-*.parquet"))) < 3 and time.time() < deadline and proc.poll() is None:
@@ -85,14 +111,37 @@ def test_cli_ray_engine_interrupted_then_resumed(wordnet_graph, ray_local, tmp_p
     assert done.returncode == 0, done.stderr
     df = read_all(out)
     assert df["id"].is_unique().all() and set(df["id"]) == {f"r{i}" for i in range(400)}
-    assert df.filter(pl.col("id").is_in(first["id"].to_list())).sort("id").equals(first.sort("id")), "finished rows were kept as written"
+    assert df.filter(pl.col("id").is_in(first["id"].to_list())).sort("id").equals(first.sort("id")), (
+        "finished rows were kept as written"
+    )
 
 
 def test_unreachable_ray_address_is_one_line(wordnet_graph, tmp_path):
     pytest.importorskip("ray", reason="the Ray engine needs kale's ray extra (bash scripts/setup.sh ray)")
     data = tmp_path / "q.jsonl"
-    data.write_text(json.dumps({"id": "a", "question": "Where do dogs sleep?", "choices": ["bed", "tree"], "answer": 0}) + "\n")
-    done = subprocess.run([sys.executable, "-m", "kale", "synth", "--graph", str(wordnet_graph.path), "--data", str(data), "--out", str(tmp_path / "o"),
-                           "--engine", "ray", "--ray-address", "127.0.0.1:1"], capture_output=True, text=True, timeout=60)
+    data.write_text(
+        json.dumps({"id": "a", "question": "Where do dogs sleep?", "choices": ["bed", "tree"], "answer": 0}) + "\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kale",
+            "synth",
+            "--graph",
+            str(wordnet_graph.path),
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "o"),
+            "--engine",
+            "ray",
+            "--ray-address",
+            "127.0.0.1:1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("Error: --ray-address 127.0.0.1:1: nothing answers there")

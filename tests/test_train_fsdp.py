@@ -20,12 +20,17 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
-from test_train_trainer import (  # noqa: E402
-    _cfg, _log, _weights, make_model_dir, rows, write_parquet)
-
 from kale.train.trainer import train  # noqa: E402
+from test_train_trainer import (  # noqa: E402
+    _cfg,
+    _log,
+    _weights,
+    make_model_dir,
+    rows,
+    write_parquet,
+)
 
-HARNESS = r'''
+HARNESS = r"""
 import json, sys
 from accelerate import Accelerator
 from accelerate.state import PartialState
@@ -73,27 +78,45 @@ from kale.train.trainer import train
 
 for config in configs:
     train(TrainConfig(**config))
-'''
+"""
 
 
 def run_two(tmp_path: Path, configs: list, kind: str) -> str:
     """Run the configs one after the other in 2 gloo processes under ``kind`` (fsdp|ddp)."""
     script = tmp_path / "fsdp_harness.py"
     script.write_text(HARNESS)
-    env = dict(os.environ, OMP_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1] / "python"),
-                                           os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        PYTHONPATH=os.pathsep.join(
+            [str(Path(__file__).resolve().parents[1] / "python"), os.environ.get("PYTHONPATH", "")]
+        ),
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         str(script), json.dumps([c.to_dict() for c in configs]), kind],
-        env=env, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(script),
+            json.dumps([c.to_dict() for c in configs]),
+            kind,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
     return proc.stdout
 
 
-@pytest.mark.parametrize("kind,tie,mode,target", [("fsdp", False, "ka+sft", "frozen"),
-                                                  ("fsdp", True, "ka", "self"),
-                                                  ("ddp", False, "ka+sft", "frozen")])
+@pytest.mark.parametrize(
+    "kind,tie,mode,target",
+    [("fsdp", False, "ka+sft", "frozen"), ("fsdp", True, "ka", "self"), ("ddp", False, "ka+sft", "frozen")],
+)
 def test_two_processes_equal_one_and_resume(tmp_path, kind, tie, mode, target):
     """4 steps on one process (4 examples a step, one micro-batch) against 2 FSDP (or DDP)
     processes (1 example x 2 accumulation each) that stop after 2 steps and resume from the
@@ -104,8 +127,11 @@ def test_two_processes_equal_one_and_resume(tmp_path, kind, tie, mode, target):
     common = dict(mode=mode, target=target, max_grad_norm=1.0, save_every=2)
     single = train(_cfg(assets, tmp_path / "single", micro_batch_size=4, max_steps=4, **common))
     fsdp = dict(micro_batch_size=1, grad_accum_steps=2, **common)
-    out = run_two(tmp_path, [_cfg(assets, tmp_path / "fsdp", max_steps=2, **fsdp),
-                             _cfg(assets, tmp_path / "fsdp", max_steps=4, **fsdp)], kind)
+    out = run_two(
+        tmp_path,
+        [_cfg(assets, tmp_path / "fsdp", max_steps=2, **fsdp), _cfg(assets, tmp_path / "fsdp", max_steps=4, **fsdp)],
+        kind,
+    )
     # 2 ranks x 2 runs, all sharded (or all DDP)
     assert out.count("FSDP units:" if kind == "fsdp" else "DDP") == 4, out
     assert (tmp_path / "fsdp/checkpoints/latest").read_text() == "step-00000004"
@@ -133,13 +159,15 @@ def test_two_processes_equal_one_and_resume(tmp_path, kind, tie, mode, target):
     assert (emb.data_ptr() == head.data_ptr()) == tie
 
 
-@pytest.mark.parametrize("kind,version,lora,match", [
-    ("DEEPSPEED", 2, False, "DeepSpeed is not supported"),
-    ("FSDP", 1, False, "FSDP1 is not supported"),
-    ("FSDP", 2, True, "lora=true under FSDP"),
-])
-def test_unsupported_distributed_setups_are_refused(monkeypatch, tmp_path, kind, version, lora,
-                                                    match):
+@pytest.mark.parametrize(
+    "kind,version,lora,match",
+    [
+        ("DEEPSPEED", 2, False, "DeepSpeed is not supported"),
+        ("FSDP", 1, False, "FSDP1 is not supported"),
+        ("FSDP", 2, True, "lora=true under FSDP"),
+    ],
+)
+def test_unsupported_distributed_setups_are_refused(monkeypatch, tmp_path, kind, version, lora, match):
     import accelerate
     from accelerate.utils import DistributedType
 

@@ -65,8 +65,11 @@ def test_masked_rows_and_temperature(div):
 def test_same_result_for_any_tiling():
     hp, hq, w = _data(3, 21, 18, 150)
     base = run_loss(fused, hp, hq, w, divergence="jsd", beta=0.6)
-    for opts in (dict(block_v=16, splits=1), dict(block_v=64, splits=3),
-                 dict(block_m=32, grad_chunk_bytes=21 * 4 * 16)):
+    for opts in (
+        dict(block_v=16, splits=1),
+        dict(block_v=64, splits=3),
+        dict(block_m=32, grad_chunk_bytes=21 * 4 * 16),
+    ):
         got = run_loss(fused, hp, hq, w, divergence="jsd", beta=0.6, **opts)
         for x, y in zip(got, base):
             torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-7)
@@ -99,14 +102,13 @@ def test_accumulation_1x8_equals_8x1():
     a, b = hp.clone().requires_grad_(), w.clone().requires_grad_()
     loss, start = 0.0, 0
     for s in sizes:
-        part = fused(a[start:start + s], hq[start:start + s], b, normalizer=total)
+        part = fused(a[start : start + s], hq[start : start + s], b, normalizer=total)
         part.backward()
         loss += part.item()
         start += s
     assert abs(loss - big[0].item()) < 1e-5
     torch.testing.assert_close(a.grad, big[1], rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(b.grad, big[2], rtol=1e-5, atol=1e-7)
-
 
 
 def test_hidden_dtype_differs_from_head_dtype():

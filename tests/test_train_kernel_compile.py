@@ -57,11 +57,11 @@ print("compiled")
 @pytest.mark.parametrize("dtype,upcast,div", [("bf16", "0", 2)])
 def test_kernels_compile_for_sm90(dtype, upcast, div):
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    env["PYTHONPATH"] = str(Path(__file__).parent.parent / "python") + os.pathsep + \
-        env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(Path(__file__).parent.parent / "python") + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
-    out = subprocess.run([sys.executable, "-c", SCRIPT, dtype, upcast, str(div)], env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, dtype, upcast, str(div)], env=env, capture_output=True, text=True, timeout=600
+    )
     if out.returncode != 0 and "ptxas" in out.stderr and "No such file" in out.stderr:
         pytest.skip("this triton wheel ships no ptxas")
     assert out.returncode == 0 and "compiled" in out.stdout, out.stderr[-3000:]

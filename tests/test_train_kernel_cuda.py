@@ -16,8 +16,7 @@ pytest.importorskip("triton", reason="triton is not installed; the fused kernel 
 if not torch.cuda.is_available():
     pytest.skip("no CUDA device: the compiled kernel runs only on a GPU", allow_module_level=True)
 if os.environ.get("TRITON_INTERPRET") == "1":
-    pytest.skip("TRITON_INTERPRET=1 would interpret, not compile, the kernel",
-                allow_module_level=True)
+    pytest.skip("TRITON_INTERPRET=1 would interpret, not compile, the kernel", allow_module_level=True)
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -49,24 +48,27 @@ def _check(got, want, dtype):
         # Gradients are compared relative to their own scale: single entries near zero carry
         # the rounding of the whole row.
         scale = y.abs().max().item() or 1.0
-        torch.testing.assert_close(x / scale, y / scale, **TOL[dtype],
-                                   msg=lambda m, name=name: f"{name}: {m}")
+        torch.testing.assert_close(x / scale, y / scale, **TOL[dtype], msg=lambda m, name=name: f"{name}: {m}")
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)
-@given(n=st.integers(1, 300), h=st.sampled_from([16, 40, 64, 128, 200]),
-       v=st.integers(1, 5000), dtype=st.sampled_from([torch.float32, torch.bfloat16]),
-       div=st.sampled_from(["reverse_kl", "forward_kl", "jsd"]),
-       temperature=st.sampled_from([1.0, 0.7, 2.0]), masked=st.booleans(),
-       seed=st.integers(0, 2**16))
+@given(
+    n=st.integers(1, 300),
+    h=st.sampled_from([16, 40, 64, 128, 200]),
+    v=st.integers(1, 5000),
+    dtype=st.sampled_from([torch.float32, torch.bfloat16]),
+    div=st.sampled_from(["reverse_kl", "forward_kl", "jsd"]),
+    temperature=st.sampled_from([1.0, 0.7, 2.0]),
+    masked=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_compiled_kernel_matches_reference(n, h, v, dtype, div, temperature, masked, seed):
     hp, hq, w = _data(seed, n, h, v, dtype)
     mask = None
     if masked:
         mask = torch.rand(n, device=DEV, generator=torch.Generator(DEV).manual_seed(seed)) > 0.3
     kw = dict(divergence=div, beta=0.4, temperature=temperature)
-    _check(run_loss(fused_linear_kl_loss, hp, hq, w, mask, **kw), _reference(hp, hq, w, mask, **kw),
-           dtype)
+    _check(run_loss(fused_linear_kl_loss, hp, hq, w, mask, **kw), _reference(hp, hq, w, mask, **kw), dtype)
 
 
 @pytest.mark.parametrize("v", [49152, 151936])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 torch = pytest.importorskip("torch")
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 from kale.train.cross_entropy import linear_cross_entropy  # noqa: E402
 from kale.train.losses import (  # noqa: E402
@@ -20,8 +21,11 @@ DIVS = ["reverse_kl", "forward_kl", "jsd"]
 def _inputs(seed, n, h, v, scale=1.0, close=False):
     g = torch.Generator().manual_seed(seed)
     hp = torch.randn(n, h, generator=g, dtype=torch.float64) * scale
-    hq = hp + 0.05 * torch.randn(n, h, generator=g, dtype=torch.float64) if close else \
-        torch.randn(n, h, generator=g, dtype=torch.float64) * scale
+    hq = (
+        hp + 0.05 * torch.randn(n, h, generator=g, dtype=torch.float64)
+        if close
+        else torch.randn(n, h, generator=g, dtype=torch.float64) * scale
+    )
     w = torch.randn(v, h, generator=g, dtype=torch.float64)
     return hp, hq, w
 
@@ -104,8 +108,7 @@ def test_accumulation_1x8_equals_8x1(div):
     acc_a, acc_w = hp.clone().requires_grad_(), w.clone().requires_grad_()
     acc, start = 0.0, 0
     for s in sizes:
-        part = linear_kl_loss(acc_a[start:start + s], hq[start:start + s], acc_w,
-                              divergence=div, normalizer=total)
+        part = linear_kl_loss(acc_a[start : start + s], hq[start : start + s], acc_w, divergence=div, normalizer=total)
         part.backward()
         acc += part.item()
         start += s
@@ -117,8 +120,9 @@ def test_accumulation_1x8_equals_8x1(div):
 def test_bf16_inputs_keep_the_small_gradient_of_nearly_equal_branches():
     hp, hq, w = _inputs(5, 8, 16, 64, close=True)
     want = _grads(naive_linear_kl_loss, hp, hq, w, torch.float64)
-    got = _grads(reference_linear_kl_loss, hp.bfloat16().double(), hq.bfloat16().double(),
-                 w.bfloat16().double(), torch.bfloat16)
+    got = _grads(
+        reference_linear_kl_loss, hp.bfloat16().double(), hq.bfloat16().double(), w.bfloat16().double(), torch.bfloat16
+    )
     # bf16 rounding of the inputs moves the answer, but the gradient keeps its direction.
     cos = torch.nn.functional.cosine_similarity(got[2].flatten(), want[2].flatten(), dim=0)
     assert cos > 0.9, cos
@@ -145,8 +149,13 @@ def test_empty_selection_is_zero_with_zero_gradient():
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 10), h=st.integers(1, 7),
-       v=st.integers(2, 30), chunk=st.integers(1, 11))
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(1, 10),
+    h=st.integers(1, 7),
+    v=st.integers(2, 30),
+    chunk=st.integers(1, 11),
+)
 def test_linear_cross_entropy_matches_torch(seed, n, h, v, chunk):
     hp, _, w = _inputs(seed, n, h, v)
     labels = torch.randint(0, v, (n,), generator=torch.Generator().manual_seed(seed))
@@ -161,7 +170,6 @@ def test_linear_cross_entropy_matches_torch(seed, n, h, v, chunk):
     torch.testing.assert_close(b.grad.double(), b2.grad, rtol=1e-4, atol=1e-5)
 
 
-
 def test_auto_picks_the_reference_on_cpu():
     hp, hq, w = _inputs(9, 5, 4, 7)
     a = linear_kl_loss(hp.float(), hq.float(), w.float())
@@ -169,3 +177,36 @@ def test_auto_picks_the_reference_on_cpu():
     assert torch.equal(a, b)
     with pytest.raises(ValueError, match="implementation"):
         linear_kl_loss(hp, hq, w, implementation="cuda")
+
+
+def test_the_kernels_package_imports_no_triton():
+    """kale.train.kernels' docstring: only its modules import triton."""
+    import subprocess
+    import sys
+
+    code = "import sys, kale.train.kernels; assert 'triton' not in sys.modules, 'triton imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_one_chunked_function_serves_ce_and_kl():
+    hp, hq, w = _inputs(0, 5, 4, 7)
+    kl = reference_linear_kl_loss(hp.requires_grad_(), hq, w)
+    ce = linear_cross_entropy(hp, w, torch.tensor([0, 1, 2, 3, 4]))
+    assert type(kl.grad_fn).__name__ == type(ce.grad_fn).__name__ == "ChunkedLinearLossBackward"
+
+
+def test_losses_and_kernel_share_one_contract_and_import_not_each_other():
+    """The argument contract lives in kale.train.loss_contract; neither the kernel nor the CE
+    reference imports kale.train.losses, and the divergences are named once."""
+    import ast
+    from pathlib import Path
+
+    import kale.train
+    from kale.train import config, divergences, loss_contract
+
+    root = Path(kale.train.__file__).parent
+    for module in ("kernels/fused_linear_kl.py", "cross_entropy.py", "loss_contract.py", "chunked.py"):
+        tree = ast.parse((root / module).read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert "kale.train.losses" not in imported, module
+    assert config.DIVERGENCES is loss_contract.DIVERGENCES is divergences.DIVERGENCES

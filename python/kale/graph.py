@@ -102,7 +102,10 @@ class Graph(_core.Graph):
         """
         chosen = [name for name, v in (("triples", triples), ("ntriples", ntriples), ("wordnet", wordnet)) if v]
         if len(chosen) != 1:
-            raise KaleValueError("give exactly one of triples=, ntriples= or wordnet= " + (f"(got {', '.join(chosen)})" if chosen else "(got none)"))
+            raise KaleValueError(
+                "give exactly one of triples=, ntriples= or wordnet= "
+                + (f"(got {', '.join(chosen)})" if chosen else "(got none)")
+            )
         source: dict[str, Any]
         if triples:
             source = {
@@ -150,7 +153,18 @@ class Graph(_core.Graph):
         return f"Graph({os.fspath(self.path)!r}, nodes={self.node_count:,}, edges={self.edge_count:,}, relations={self.relation_count})"
 
 
-def generate(out: PathLike, *, nodes: int, edges: int, relations: int = 2000, hubs: int = 5, hub_share: float = 0.08, seed: int = 0) -> Path:
+def generate(
+    out: PathLike,
+    *,
+    nodes: int,
+    edges: int,
+    relations: int = 2000,
+    hubs: int = 5,
+    hub_share: float = 0.08,
+    seed: int = 0,
+) -> Path:
     """Write a Wikidata-shaped random graph as TSV triples (`.gz` if the name ends so)."""
-    _core.generate(os.fspath(out), nodes=nodes, edges=edges, relations=relations, hubs=hubs, hub_share=hub_share, seed=seed)
+    _core.generate(
+        os.fspath(out), nodes=nodes, edges=edges, relations=relations, hubs=hubs, hub_share=hub_share, seed=seed
+    )
     return Path(out)

@@ -86,7 +86,7 @@ class Linker:
         """Index a graph's labels and aliases.
 
         - `priors`: one popularity score per node ranking the candidates of an alias
-          (default: the node's degree + 1);
+          (default: the node's degree + 1, doubled for WordNet nouns);
         - `exceptions`: WordNet's exception lists (`*.exc`): "auto" (the graph's own
           WordNet directory, else /usr/share/wordnet if installed), "off", or a directory;
         - `min_chars`, `stop_words`: aliases shorter than `min_chars` characters or made
@@ -205,32 +205,57 @@ class Linker:
             cands = tuple([new(cand, (n, s, label.get(n))) for n, s in zip(nodes[a:b], scores[a:b])])
             out[row].append(new(ment, (start, end, texts[row][start:end], alias, cands)))
 
-    def link(self, text: str, *, whole: bool = False, top_k: int = 5, context: bool = False, context_weight: float = 0.5) -> list[Mention]:
+    def link(
+        self, text: str, *, whole: bool = False, top_k: int = 5, context: bool = False, context_weight: float = 0.5
+    ) -> list[Mention]:
         """The mentions of `text`, left to right, longest match first.
 
         `whole=True` (for answers): when the whole text is an alias — even a short or
         stop-word one like "May" or "be" — it is the one mention. `context=True`
         re-ranks candidates by graph closeness to the text's other mentions.
         """
-        return self.link_batch([text], whole=whole, top_k=top_k, context=context, context_weight=context_weight, threads=1)[0]
+        return self.link_batch(
+            [text], whole=whole, top_k=top_k, context=context, context_weight=context_weight, threads=1
+        )[0]
 
-    def link_qa(self, question: str, answer: str, *, top_k: int = 5, context: bool = True, context_weight: float = 0.5) -> tuple[list[Mention], list[Mention]]:
+    def link_qa(
+        self, question: str, answer: str, *, top_k: int = 5, context: bool = True, context_weight: float = 0.5
+    ) -> tuple[list[Mention], list[Mention]]:
         """(E_q, E_a): the question's mentions and the answer's (the whole answer wins
         when it is an alias); with a graph, each side's candidates are re-ranked by
         closeness to all the other mentions of the pair."""
-        return self.link_qa_batch([question], [answer], top_k=top_k, context=context, context_weight=context_weight, threads=1)[0]
+        return self.link_qa_batch(
+            [question], [answer], top_k=top_k, context=context, context_weight=context_weight, threads=1
+        )[0]
 
     def link_batch(
-        self, texts: Any, *, whole: bool = False, top_k: int = 5, context: bool = False, context_weight: float = 0.5, threads: int | None = None, labels: bool = True
+        self,
+        texts: Any,
+        *,
+        whole: bool = False,
+        top_k: int = 5,
+        context: bool = False,
+        context_weight: float = 0.5,
+        threads: int | None = None,
+        labels: bool = True,
     ) -> list[list[Mention]]:
         """`link` over many texts (a list or a polars Series) on parallel threads, GIL released."""
         self._check(context)
         texts = _texts(texts)
-        columns = self._core._link(texts, [whole], top_k=top_k, context=context, context_weight=context_weight, threads=threads)
+        columns = self._core._link(
+            texts, [whole], top_k=top_k, context=context, context_weight=context_weight, threads=threads
+        )
         return self._mentions(texts, columns, labels)
 
     def link_qa_batch(
-        self, questions: Any, answers: Any, *, top_k: int = 5, context: bool = True, context_weight: float = 0.5, threads: int | None = None
+        self,
+        questions: Any,
+        answers: Any,
+        *,
+        top_k: int = 5,
+        context: bool = True,
+        context_weight: float = 0.5,
+        threads: int | None = None,
     ) -> list[tuple[list[Mention], list[Mention]]]:
         """`link_qa` over many (question, answer) pairs on parallel threads."""
         questions, answers = _texts(questions), _texts(answers)
@@ -238,11 +263,22 @@ class Linker:
             raise KaleValueError(f"{len(questions)} questions but {len(answers)} answers")
         context = context and self.graph is not None
         texts = [t for pair in zip(questions, answers) for t in pair]
-        columns = self._core._link(texts, [False, True], group=2, top_k=top_k, context=context, context_weight=context_weight, threads=threads)
+        columns = self._core._link(
+            texts, [False, True], group=2, top_k=top_k, context=context, context_weight=context_weight, threads=threads
+        )
         flat = self._mentions(texts, columns, True)
         return [(flat[2 * i], flat[2 * i + 1]) for i in range(len(questions))]
 
-    def link_frame(self, texts: Any, *, whole: bool = False, top_k: int = 5, context: bool = False, context_weight: float = 0.5, threads: int | None = None) -> Any:
+    def link_frame(
+        self,
+        texts: Any,
+        *,
+        whole: bool = False,
+        top_k: int = 5,
+        context: bool = False,
+        context_weight: float = 0.5,
+        threads: int | None = None,
+    ) -> Any:
         """One polars row per mention: row (index of the text), start, end, mention,
         alias, nodes and scores (lists of u32 and f32, best first). Fast: no Python
         object per candidate."""
@@ -280,7 +316,13 @@ def _lists(name: str, values: Any, lengths: Any, dtype: Any) -> Any:
 
     if len(lengths) and lengths.min() > 0:
         group = pl.Series("group", np.repeat(np.arange(len(lengths), dtype=np.uint32), lengths)).set_sorted()
-        return pl.DataFrame([group, values.alias(name)]).group_by("group", maintain_order=True).agg(pl.col(name)).get_column(name).cast(pl.List(dtype))
+        return (
+            pl.DataFrame([group, values.alias(name)])
+            .group_by("group", maintain_order=True)
+            .agg(pl.col(name))
+            .get_column(name)
+            .cast(pl.List(dtype))
+        )
     # Some rows without values (top_k=0) or no rows: the slow way, row by row.
     out, at, flat = [], 0, values.to_list()
     for n in lengths.tolist():

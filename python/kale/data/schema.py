@@ -6,9 +6,10 @@ loader into `Question`, never changes downstream.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from kale.exceptions import InputError
 
@@ -79,7 +80,7 @@ def dedupe(questions: Iterable[Question]) -> list[Question]:
     return out
 
 
-def to_polars(questions: Iterable[Question]) -> "pl.DataFrame":
+def to_polars(questions: Iterable[Question]) -> pl.DataFrame:
     import polars as pl
 
     rows = [asdict(q) for q in questions]
@@ -95,17 +96,26 @@ def to_polars(questions: Iterable[Question]) -> "pl.DataFrame":
     return pl.DataFrame(rows, schema=schema)
 
 
-def from_polars(frame: "pl.DataFrame", where: str = "<dataframe>") -> list[Question]:
+def from_polars(frame: pl.DataFrame, where: str = "<dataframe>") -> list[Question]:
     missing = [c for c in ("id", "question", "choices", "answer") if c not in frame.columns]
     if missing:
-        raise InputError(f"{where}: missing column(s) {missing}; the schema is id, question, choices, answer, "
-                         "and optionally passage, subject, source")
+        raise InputError(
+            f"{where}: missing column(s) {missing}; the schema is id, question, choices, answer, "
+            "and optionally passage, subject, source"
+        )
     out = []
     for i, row in enumerate(frame.iter_rows(named=True)):
-        out.append(make_question(
-            where, i + 1,
-            id=str(row["id"]), question=row["question"], choices=row["choices"] or [],
-            answer=row["answer"], passage=row.get("passage"), subject=row.get("subject"),
-            source=row.get("source") or Path(where).name,
-        ))
+        out.append(
+            make_question(
+                where,
+                i + 1,
+                id=str(row["id"]),
+                question=row["question"],
+                choices=row["choices"] or [],
+                answer=row["answer"],
+                passage=row.get("passage"),
+                subject=row.get("subject"),
+                source=row.get("source") or Path(where).name,
+            )
+        )
     return out

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from kale.data.hf_schemas import convert
 from kale.data.schema import LETTERS, Question, make_question
@@ -37,7 +37,7 @@ def read_rows(path: str | Path) -> list[dict]:
             return list(data["examples"])
         if isinstance(data, list):
             return data
-        raise InputError(f"{path}: expected a JSON list of rows or {{\"examples\": [...]}}")
+        raise InputError(f'{path}: expected a JSON list of rows or {{"examples": [...]}}')
     if name.endswith(".parquet"):
         return pl.read_parquet(path).to_dicts()
     if name.endswith((".csv", ".tsv")):
@@ -90,8 +90,10 @@ def _answer_from(value: object, choices: list[str], where: str, row: int) -> int
         return LETTERS.index(text.upper())
     if text in choices:
         return choices.index(text)
-    raise InputError(f"{where}: row {row}: answer {value!r} is not an index, a letter A-{LETTERS[len(choices) - 1]} "
-                     f"or one of the choices {choices}")
+    raise InputError(
+        f"{where}: row {row}: answer {value!r} is not an index, a letter A-{LETTERS[len(choices) - 1]} "
+        f"or one of the choices {choices}"
+    )
 
 
 def map_rows(rows: list[dict], mapping: Mapping[str, str | Sequence[str]], where: str, source: str) -> list[Question]:
@@ -114,17 +116,28 @@ def map_rows(rows: list[dict], mapping: Mapping[str, str | Sequence[str]], where
             choices = _choices_from(row[spec], where, i)
         else:
             choices = [str(row[c]) for c in spec if row[c] not in (None, "")]
-        out.append(make_question(
-            where, i, id=str(row[mapping["id"]]) if "id" in mapping else str(i), question=row[mapping["question"]],
-            choices=choices, answer=_answer_from(row[mapping["answer"]], choices, where, i),
-            passage=row[mapping["passage"]] if "passage" in mapping else None,
-            subject=row[mapping["subject"]] if "subject" in mapping else None, source=source,
-        ))
+        out.append(
+            make_question(
+                where,
+                i,
+                id=str(row[mapping["id"]]) if "id" in mapping else str(i),
+                question=row[mapping["question"]],
+                choices=choices,
+                answer=_answer_from(row[mapping["answer"]], choices, where, i),
+                passage=row[mapping["passage"]] if "passage" in mapping else None,
+                subject=row[mapping["subject"]] if "subject" in mapping else None,
+                source=source,
+            )
+        )
     return out
 
 
-def load_file(path: str | Path, mapping: Mapping[str, str | Sequence[str]] | None = None,
-              schema: str | None = None, source: str | None = None) -> list[Question]:
+def load_file(
+    path: str | Path,
+    mapping: Mapping[str, str | Sequence[str]] | None = None,
+    schema: str | None = None,
+    source: str | None = None,
+) -> list[Question]:
     """Any supported file: by explicit `mapping`, by `schema` name, or by its detected schema."""
     path = Path(path)
     rows = read_rows(path)
@@ -134,7 +147,12 @@ def load_file(path: str | Path, mapping: Mapping[str, str | Sequence[str]] | Non
     kw = {"subtask": path.stem} if schema == "bbh" or (rows and {"input", "target"} <= set(rows[0])) else {}
     if rows and schema in (None, "kale") and isinstance(rows[0].get("answer"), str) and "choices" in rows[0]:
         # CSV files hold everything as text; coerce the common schema's list and index
-        rows = [{**r, "choices": _choices_from(r["choices"], str(path), i),
-                 "answer": _answer_from(r["answer"], _choices_from(r["choices"], str(path), i), str(path), i)}
-                for i, r in enumerate(rows, 1)]
+        rows = [
+            {
+                **r,
+                "choices": _choices_from(r["choices"], str(path), i),
+                "answer": _answer_from(r["answer"], _choices_from(r["choices"], str(path), i), str(path), i),
+            }
+            for i, r in enumerate(rows, 1)
+        ]
     return convert(rows, str(path), source, schema, **kw)

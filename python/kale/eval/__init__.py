@@ -11,16 +11,28 @@ torch and transformers are imported by the submodules that need them, not here.
 from __future__ import annotations
 
 _LAZY = {
-    "EvalConfig": "kale.eval.runner", "evaluate": "kale.eval.runner", "evaluate_questions": "kale.eval.runner",
-    "write_results": "kale.eval.runner", "read_results": "kale.eval.runner",
+    "EvalConfig": "kale.eval.runner",
+    "evaluate": "kale.eval.runner",
+    "evaluate_questions": "kale.eval.runner",
+    "write_results": "kale.eval.runner",
+    "read_results": "kale.eval.runner",
     "results_document": "kale.eval.runner",
-    "score_continuations": "kale.eval.scoring", "score_choice_groups": "kale.eval.scoring", "generate_texts": "kale.eval.scoring",
-    "load_model": "kale.eval.models", "resolve_model": "kale.eval.models",
-    "bootstrap_ci": "kale.eval.stats", "build_prompt": "kale.eval.prompts",
-    "check_facts": "kale.eval.known", "load_facts": "kale.eval.known", "load_fact_paths": "kale.eval.known",
-    "normalise_paths": "kale.eval.known", "probe_benchmark": "kale.eval.known",
-    "summarise": "kale.eval.known", "write_report": "kale.eval.report",
-    "extract_answer": "kale.eval.generative", "exact_match": "kale.eval.generative",
+    "score_continuations": "kale.eval.scoring",
+    "score_choice_groups": "kale.eval.scoring",
+    "generate_texts": "kale.eval.scoring",
+    "load_model": "kale.eval.models",
+    "resolve_model": "kale.model_source",
+    "bootstrap_ci": "kale.eval.stats",
+    "build_prompt": "kale.eval.prompts",
+    "check_facts": "kale.eval.known",
+    "load_facts": "kale.eval.known",
+    "load_fact_paths": "kale.eval.known",
+    "normalise_paths": "kale.eval.known",
+    "probe_benchmark": "kale.eval.known",
+    "summarise": "kale.eval.known",
+    "write_report": "kale.eval.report",
+    "extract_answer": "kale.eval.generative",
+    "exact_match": "kale.eval.generative",
 }
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from kale.eval.scoring import score_choice_groups
 from kale.eval.stats import metric
@@ -21,8 +21,12 @@ from kale.exceptions import InputError, KaleFileNotFoundError, KaleValueError
 
 Fact = tuple[str, str, str]
 CATEGORIES = ("known&correct", "known&incorrect", "unknown&correct", "unknown&incorrect", "no_facts")
-_KEYS = (("head", "relation", "tail"), ("h", "r", "t"), ("subject", "predicate", "object"),
-         ("head_label", "relation_label", "tail_label"))
+_KEYS = (
+    ("head", "relation", "tail"),
+    ("h", "r", "t"),
+    ("subject", "predicate", "object"),
+    ("head_label", "relation_label", "tail_label"),
+)
 
 
 def _as_fact(item: object) -> Fact | None:
@@ -31,8 +35,12 @@ def _as_fact(item: object) -> Fact | None:
             if all(k in item for k in keys):
                 return tuple(str(item[k]) for k in keys)  # type: ignore[return-value]
         return None
-    if (isinstance(item, (list, tuple)) and len(item) == 3 and all(isinstance(x, str) for x in item)
-            and not any("→" in x or "←" in x for x in item)):  # three verbalised paths are not a triple
+    if (
+        isinstance(item, (list, tuple))
+        and len(item) == 3
+        and all(isinstance(x, str) for x in item)
+        and not any("→" in x or "←" in x for x in item)
+    ):  # three verbalised paths are not a triple
         return (item[0], item[1], item[2])
     return None
 
@@ -76,13 +84,17 @@ def normalise_paths(value: object, where: str = "facts") -> list[list[Fact]]:
             for sub in item:
                 sub_fact = _as_fact(sub)
                 if sub_fact is None:
-                    raise InputError(f"{where}: {sub!r:.80} is not a (head, relation, tail) triple or a "
-                                     "{head, relation, tail} mapping")
+                    raise InputError(
+                        f"{where}: {sub!r:.80} is not a (head, relation, tail) triple or a "
+                        "{head, relation, tail} mapping"
+                    )
                 flat.append(sub_fact)
             paths.append(flat)
         elif item is not None:
-            raise InputError(f"{where}: {item!r:.80} is not a (head, relation, tail) triple, a "
-                             "{head, relation, tail} mapping, a verbalised path or a list of them")
+            raise InputError(
+                f"{where}: {item!r:.80} is not a (head, relation, tail) triple, a "
+                "{head, relation, tail} mapping, a verbalised path or a list of them"
+            )
     if loose:
         paths.insert(0, loose)
     unique = list(dict.fromkeys(tuple(dict.fromkeys(p)) for p in paths if p))
@@ -96,8 +108,10 @@ def normalise_facts(value: object, where: str = "facts") -> list[Fact]:
 
 def load_facts(source, id_column: str = "id", facts_column: str = "facts") -> dict[str, list[Fact]]:
     """Facts per question id, flattened over paths (see `load_fact_paths` for the sources)."""
-    return {qid: list(dict.fromkeys(f for p in paths for f in p))
-            for qid, paths in load_fact_paths(source, id_column, facts_column).items()}
+    return {
+        qid: list(dict.fromkeys(f for p in paths for f in p))
+        for qid, paths in load_fact_paths(source, id_column, facts_column).items()
+    }
 
 
 def load_fact_paths(source, id_column: str = "id", facts_column: str = "facts") -> dict[str, list[list[Fact]]]:
@@ -140,7 +154,9 @@ def load_fact_paths(source, id_column: str = "id", facts_column: str = "facts") 
     return out
 
 
-def corrupt_tails(facts_by_id: Mapping[str, list[Fact]], n_distractors: int, seed: int = 0) -> dict[tuple[str, int], list[str]]:
+def corrupt_tails(
+    facts_by_id: Mapping[str, list[Fact]], n_distractors: int, seed: int = 0
+) -> dict[tuple[str, int], list[str]]:
     """Distractor tails per (question id, fact index), drawn from *other* questions' facts.
 
     Tails that are true for the same (head, relation) anywhere in the input are excluded, so
@@ -157,9 +173,9 @@ def corrupt_tails(facts_by_id: Mapping[str, list[Fact]], n_distractors: int, see
     rng = random.Random(seed)
     out = {}
     for qid in sorted(facts_by_id):
-        for j, (h, r, t) in enumerate(facts_by_id[qid]):
+        for j, (h, r, _t) in enumerate(facts_by_id[qid]):
             banned = true_tails[(h.casefold(), r.casefold())]
-            ok = lambda k: k not in banned and owners[k] != {qid}  # noqa: E731
+            ok = lambda k: k not in banned and owners[k] != {qid}  # noqa: E731, B023  used in this iteration only
             picked: list[str] = []
             for _ in range(20 * n_distractors):  # rejection sampling: the pool can be 10^5 tails
                 k = pool[rng.randrange(len(pool))]
@@ -195,9 +211,16 @@ def question_is_known(path_flags: list[list[bool]], min_fraction: float = 1.0) -
     return any(sum(p) / len(p) >= min_fraction for p in checkable)
 
 
-def check_facts(model, tokenizer, paths_by_id: Mapping[str, object], n_distractors: int = 3,
-                normalise: str = "chars", min_fraction: float = 1.0, seed: int = 0,
-                batch_size: int = 8) -> dict[str, dict]:
+def check_facts(
+    model,
+    tokenizer,
+    paths_by_id: Mapping[str, object],
+    n_distractors: int = 3,
+    normalise: str = "chars",
+    min_fraction: float = 1.0,
+    seed: int = 0,
+    batch_size: int = 8,
+) -> dict[str, dict]:
     """Per question: {"known": bool | None, "facts": [{fact, distractors, scores, known}]}.
 
     `paths_by_id` maps ids to anything `normalise_paths` reads (a list of triples is one path)."""
@@ -217,10 +240,18 @@ def check_facts(model, tokenizer, paths_by_id: Mapping[str, object], n_distracto
     scores = score_choice_groups(model, tokenizer, groups, batch_size) if groups else []
     checked: dict[str, list[dict]] = {qid: [] for qid in facts_by_id}
     for (qid, j), chunk, (_, conts) in zip(index, scores, groups):
-        norm = [s.logprob / (len(c.strip()) if normalise == "chars" else s.n_tokens if normalise == "tokens" else 1)
-                for s, c in zip(chunk, conts)]
-        checked[qid].append({"fact": list(facts_by_id[qid][j]), "distractors": distractors[(qid, j)],
-                             "scores": norm, "known": fact_is_known(norm[0], norm[1:])})
+        norm = [
+            s.logprob / (len(c.strip()) if normalise == "chars" else s.n_tokens if normalise == "tokens" else 1)
+            for s, c in zip(chunk, conts)
+        ]
+        checked[qid].append(
+            {
+                "fact": list(facts_by_id[qid][j]),
+                "distractors": distractors[(qid, j)],
+                "scores": norm,
+                "known": fact_is_known(norm[0], norm[1:]),
+            }
+        )
     out = {}
     for qid, fs in checked.items():
         flags = {tuple(f["fact"]): f["known"] for f in fs}
@@ -235,8 +266,9 @@ def category(correct: bool, known: bool | None) -> str:
     return f"{'known' if known else 'unknown'}&{'correct' if correct else 'incorrect'}"
 
 
-def summarise(correct_by_id: Mapping[str, bool], known_by_id: Mapping[str, bool | None],
-              n_resamples: int = 1000, seed: int = 0) -> dict:
+def summarise(
+    correct_by_id: Mapping[str, bool], known_by_id: Mapping[str, bool | None], n_resamples: int = 1000, seed: int = 0
+) -> dict:
     """Counts per category and the known&incorrect rate = known&incorrect / known questions."""
     cats = {qid: category(correct_by_id[qid], known_by_id.get(qid)) for qid in correct_by_id}
     counts = {c: sum(1 for v in cats.values() if v == c) for c in CATEGORIES}
@@ -246,10 +278,11 @@ def summarise(correct_by_id: Mapping[str, bool], known_by_id: Mapping[str, bool 
         "counts": counts,
         "n_checked": checked,
         "known_incorrect_rate": metric(known_flags, n_resamples, seed),  # the paper's Figure 3 number
-        "shares": {"known&correct": counts["known&correct"] / checked if checked else float("nan"),
-                   "known&incorrect": counts["known&incorrect"] / checked if checked else float("nan"),
-                   "unknown": (counts["unknown&correct"] + counts["unknown&incorrect"]) / checked
-                   if checked else float("nan")},
+        "shares": {
+            "known&correct": counts["known&correct"] / checked if checked else float("nan"),
+            "known&incorrect": counts["known&incorrect"] / checked if checked else float("nan"),
+            "unknown": (counts["unknown&correct"] + counts["unknown&incorrect"]) / checked if checked else float("nan"),
+        },
         "categories": cats,
     }
 

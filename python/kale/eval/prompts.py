@@ -23,8 +23,15 @@ from kale.data.schema import LETTERS, Question
 from kale.exceptions import KaleValueError
 
 MODES = ("choice", "lettered", "generate")
-MODE_ALIASES = {"acc": "choice", "rc": "choice", "acc_norm": "choice", "mc": "lettered", "letter": "lettered",
-                "gen": "generate", "exact_match": "generate"}
+MODE_ALIASES = {
+    "acc": "choice",
+    "rc": "choice",
+    "acc_norm": "choice",
+    "mc": "lettered",
+    "letter": "lettered",
+    "gen": "generate",
+    "exact_match": "generate",
+}
 
 
 def canonical_mode(mode: str) -> str:
@@ -71,8 +78,15 @@ def answer_texts(q: Question, mode: str) -> list[str]:
     return list(q.choices)
 
 
-def build_prompt(q: Question, mode: str, shots: list[Question] = (), instruction: str | None = None,
-                 tokenizer=None, chat: bool = False, rationale: str | None = None) -> Prompt:
+def build_prompt(
+    q: Question,
+    mode: str,
+    shots: list[Question] = (),
+    instruction: str | None = None,
+    tokenizer=None,
+    chat: bool = False,
+    rationale: str | None = None,
+) -> Prompt:
     """The context and continuations for one question; `shots` are solved examples shown first,
     `rationale` (training's with-rationale branch, the judge) is read just before the answer."""
     mode = canonical_mode(mode)
@@ -91,7 +105,10 @@ def build_prompt(q: Question, mode: str, shots: list[Question] = (), instruction
         text = question_block(s, mode)
         if i == 0 and instruction:
             text = f"{instruction}\n\n{text}"
-        messages += [{"role": "user", "content": text}, {"role": "assistant", "content": answer_texts(s, mode)[s.answer]}]
+        messages += [
+            {"role": "user", "content": text},
+            {"role": "assistant", "content": answer_texts(s, mode)[s.answer]},
+        ]
     text = question_block(q, mode, rationale)
     if not shots and instruction:
         text = f"{instruction}\n\n{text}"

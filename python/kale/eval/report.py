@@ -13,8 +13,17 @@ from kale.exceptions import KaleValueError
 
 # the paper's column order; other benchmarks follow alphabetically
 PAPER_ORDER = ["absr", "arc_challenge", "arc_easy", "csqa", "mmlu", "bbh", "race_h", "race_m", "obqa"]
-LABELS = {"absr": "AbsR", "arc_challenge": "ARC-c", "arc_easy": "ARC-e", "csqa": "CSQA", "mmlu": "MMLU",
-          "bbh": "BBH", "race_h": "RACE-h", "race_m": "RACE-m", "obqa": "OBQA"}
+LABELS = {
+    "absr": "AbsR",
+    "arc_challenge": "ARC-c",
+    "arc_easy": "ARC-e",
+    "csqa": "CSQA",
+    "mmlu": "MMLU",
+    "bbh": "BBH",
+    "race_h": "RACE-h",
+    "race_m": "RACE-m",
+    "obqa": "OBQA",
+}
 
 
 def _label(name: str) -> str:
@@ -57,7 +66,9 @@ def accuracy_table(runs: list[dict], metric: str) -> tuple[list[str], list[list[
             found = [_metric(r["benchmarks"][b], metric) for b in benches if b in r["benchmarks"]]
             values = [f[1]["value"] for f in found if f]
             complete = len(values) == len(benches)
-            cells.append(f"{100 * sum(values) / len(values):.2f}" + ("" if complete else " (partial)") if values else "–")
+            cells.append(
+                f"{100 * sum(values) / len(values):.2f}" + ("" if complete else " (partial)") if values else "–"
+            )
         rows.append(cells)
     if len(benches) > 1:
         header.append("mean")
@@ -87,8 +98,10 @@ def paired_table(runs: list[dict]) -> tuple[list[str], list[list[str]]]:
                 continue
             d = paired_difference([base[i] for i in common], [this[i] for i in common])
             lo, hi = d["ci95"]
-            cells.append(f"{100 * d['diff']:+.2f} [{100 * lo:+.1f}, {100 * hi:+.1f}] p={d['mcnemar_p']:.3g} "
-                         f"(n={d['n']}{'' if len(common) == len(base) == len(this) else ' common'})")
+            cells.append(
+                f"{100 * d['diff']:+.2f} [{100 * lo:+.1f}, {100 * hi:+.1f}] p={d['mcnemar_p']:.3g} "
+                f"(n={d['n']}{'' if len(common) == len(base) == len(this) else ' common'})"
+            )
         rows.append(cells)
     return header, rows
 
@@ -102,9 +115,17 @@ def known_table(runs: list[dict]) -> tuple[list[str], list[list[str]]]:
             if not k or not k.get("n_checked"):  # no question of this benchmark had facts
                 continue
             c = k["counts"]
-            rows.append([r["run"], _label(b), str(c["known&correct"]), str(c["known&incorrect"]),
-                         str(c["unknown&correct"] + c["unknown&incorrect"]), str(c["no_facts"]),
-                         _fmt(k["known_incorrect_rate"])])
+            rows.append(
+                [
+                    r["run"],
+                    _label(b),
+                    str(c["known&correct"]),
+                    str(c["known&incorrect"]),
+                    str(c["unknown&correct"] + c["unknown&incorrect"]),
+                    str(c["no_facts"]),
+                    _fmt(k["known_incorrect_rate"]),
+                ]
+            )
     return header, rows
 
 
@@ -169,36 +190,77 @@ def write_report(run_paths: list[str | Path], out_dir: str | Path, metric: str =
     for r in runs:
         found = [_metric(r["benchmarks"][b], metric) if b in r["benchmarks"] else None for b in benches]
         acc_series[r["run"]] = [f[1] if f else None for f in found]
-    _bar_chart(files["accuracy.png"], benches, acc_series, "accuracy (%)",
-               f"Accuracy per benchmark ({metric}), 95% bootstrap CI")
+    _bar_chart(
+        files["accuracy.png"],
+        benches,
+        acc_series,
+        "accuracy (%)",
+        f"Accuracy per benchmark ({metric}), 95% bootstrap CI",
+    )
     kheader, krows = known_table(runs)
     if krows:
         files["known_incorrect.png"] = out / "known_incorrect.png"
-        kbenches = [b for b in benches if any(r["benchmarks"].get(b, {}).get("known", {}).get("n_checked")
-                                              for r in runs)]
-        kseries = {r["run"]: [r["benchmarks"].get(b, {}).get("known", {}).get("known_incorrect_rate")
-                              for b in kbenches] for r in runs}
-        _bar_chart(files["known_incorrect.png"], kbenches, kseries, "known&incorrect (%)",
-                   "Known questions answered wrongly, 95% bootstrap CI")
+        kbenches = [
+            b for b in benches if any(r["benchmarks"].get(b, {}).get("known", {}).get("n_checked") for r in runs)
+        ]
+        kseries = {
+            r["run"]: [r["benchmarks"].get(b, {}).get("known", {}).get("known_incorrect_rate") for b in kbenches]
+            for r in runs
+        }
+        _bar_chart(
+            files["known_incorrect.png"],
+            kbenches,
+            kseries,
+            "known&incorrect (%)",
+            "Known questions answered wrongly, 95% bootstrap CI",
+        )
     header, rows = accuracy_table(runs, metric)
-    models = [[r["run"], str(r.get("model")), str(r.get("created")),
-               ("chat template; " if r.get("config", {}).get("chat") else "")
-               + ", ".join(f"{_label(b)}: {v.get('mode')} {v.get('shots', 0)}-shot n={v.get('n')}"
-                           for b, v in r["benchmarks"].items())] for r in runs]
+    models = [
+        [
+            r["run"],
+            str(r.get("model")),
+            str(r.get("created")),
+            ("chat template; " if r.get("config", {}).get("chat") else "")
+            + ", ".join(
+                f"{_label(b)}: {v.get('mode')} {v.get('shots', 0)}-shot n={v.get('n')}"
+                for b, v in r["benchmarks"].items()
+            ),
+        ]
+        for r in runs
+    ]
     pheader, prows = paired_table(runs)
-    md = ["# kale evaluation report", "",
-          f"Accuracy in %, 95% bootstrap interval in brackets; metric: {metric}.", "",
-          _markdown_table(header, rows), "", "![accuracy](accuracy.png)", ""]
+    md = [
+        "# kale evaluation report",
+        "",
+        f"Accuracy in %, 95% bootstrap interval in brackets; metric: {metric}.",
+        "",
+        _markdown_table(header, rows),
+        "",
+        "![accuracy](accuracy.png)",
+        "",
+    ]
     if prows:
-        md += ["## Paired differences", "",
-               f"Each run minus {runs[0]['run']} on the same questions (matched by id), in points: "
-               "paired bootstrap 95% interval, exact McNemar p-value (accuracy, `pred`).", "",
-               _markdown_table(pheader, prows), ""]
+        md += [
+            "## Paired differences",
+            "",
+            f"Each run minus {runs[0]['run']} on the same questions (matched by id), in points: "
+            "paired bootstrap 95% interval, exact McNemar p-value (accuracy, `pred`).",
+            "",
+            _markdown_table(pheader, prows),
+            "",
+        ]
     if krows:
-        md += ["## Known&incorrect", "",
-               "A question is *known* when the model ranks every fact on its KG paths above corrupted "
-               "versions; the rate is known&incorrect / known (docs/evaluation.md).", "",
-               _markdown_table(kheader, krows), "", "![known&incorrect](known_incorrect.png)", ""]
+        md += [
+            "## Known&incorrect",
+            "",
+            "A question is *known* when the model ranks every fact on its KG paths above corrupted "
+            "versions; the rate is known&incorrect / known (docs/evaluation.md).",
+            "",
+            _markdown_table(kheader, krows),
+            "",
+            "![known&incorrect](known_incorrect.png)",
+            "",
+        ]
     md += ["## Runs", "", _markdown_table(["run", "model", "created", "settings"], models), ""]
     files["report.md"] = out / "report.md"
     files["report.md"].write_text("\n".join(md), encoding="utf-8")
@@ -207,16 +269,22 @@ def write_report(run_paths: list[str | Path], out_dir: str | Path, metric: str =
         data = base64.b64encode(p.read_bytes()).decode()
         return f'<img alt="{p.stem}" src="data:image/png;base64,{data}">'
 
-    page = ["<!doctype html><html><head><meta charset='utf-8'><title>kale report</title><style>",
-            "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
-            "img{max-width:100%}</style></head><body><h1>kale evaluation report</h1>",
-            f"<p>Accuracy in %, 95% bootstrap interval in brackets; metric: {html.escape(metric)}.</p>",
-            _html_table(header, rows), img(files["accuracy.png"])]
+    page = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>kale report</title><style>",
+        "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
+        "img{max-width:100%}</style></head><body><h1>kale evaluation report</h1>",
+        f"<p>Accuracy in %, 95% bootstrap interval in brackets; metric: {html.escape(metric)}.</p>",
+        _html_table(header, rows),
+        img(files["accuracy.png"]),
+    ]
     if prows:
-        page += ["<h2>Paired differences</h2>", f"<p>Each run minus {html.escape(runs[0]['run'])} on the same "
-                 "questions (matched by id): paired bootstrap 95% interval, exact McNemar p-value.</p>",
-                 _html_table(pheader, prows)]
+        page += [
+            "<h2>Paired differences</h2>",
+            f"<p>Each run minus {html.escape(runs[0]['run'])} on the same "
+            "questions (matched by id): paired bootstrap 95% interval, exact McNemar p-value.</p>",
+            _html_table(pheader, prows),
+        ]
     if krows:
         page += ["<h2>Known&amp;incorrect</h2>", _html_table(kheader, krows), img(files["known_incorrect.png"])]
     page += ["<h2>Runs</h2>", _html_table(["run", "model", "created", "settings"], models), "</body></html>"]

@@ -51,14 +51,20 @@ def predict_choice(logprobs: list[float], n_chars: list[int], n_tokens: list[int
     do not depend on the tokenizer). pred_per_token: per token, the other common normalisation.
     """
     chars = [max(1, n) for n in n_chars]
-    return {"pred": pick(logprobs), "pred_norm": pick([v / n for v, n in zip(logprobs, chars)]),
-            "pred_per_token": pick([v / max(1, n) for v, n in zip(logprobs, n_tokens)]),
-            "logprobs": logprobs, "n_tokens": n_tokens, "n_chars": chars}
+    return {
+        "pred": pick(logprobs),
+        "pred_norm": pick([v / n for v, n in zip(logprobs, chars)]),
+        "pred_per_token": pick([v / max(1, n) for v, n in zip(logprobs, n_tokens)]),
+        "logprobs": logprobs,
+        "n_tokens": n_tokens,
+        "n_chars": chars,
+    }
 
 
 def _score_choices(model, tokenizer, questions, prompts, mode, cfg) -> tuple[list[dict], dict]:
-    grouped = score_choice_groups(model, tokenizer, [(p.context, p.continuations) for p in prompts],
-                                  cfg.batch_size, cfg.add_bos)
+    grouped = score_choice_groups(
+        model, tokenizer, [(p.context, p.continuations) for p in prompts], cfg.batch_size, cfg.add_bos
+    )
     records, acc, acc_norm, acc_tok = [], [], [], []
     for q, scores in zip(questions, grouped):
         lp, toks = [s.logprob for s in scores], [s.n_tokens for s in scores]
@@ -89,16 +95,25 @@ def _generate(model, tokenizer, questions, prompts, cfg) -> tuple[list[dict], di
     return records, {"exact_match": metric(hits, cfg.n_resamples, cfg.seed)}
 
 
-def evaluate_questions(model, tokenizer, questions: list[Question], mode: str, cfg: EvalConfig,
-                       fewshot_pool: list[Question] | None = None, instruction: str | None = None) -> dict:
+def evaluate_questions(
+    model,
+    tokenizer,
+    questions: list[Question],
+    mode: str,
+    cfg: EvalConfig,
+    fewshot_pool: list[Question] | None = None,
+    instruction: str | None = None,
+) -> dict:
     """Score one list of questions; returns {"mode", "n", "metrics", "primary", "questions", ...}."""
     requested, mode = mode, canonical_mode(mode)
     pool = fewshot_pool if fewshot_pool is not None else questions
     needed = cfg.shots + (1 if fewshot_pool is None else 0)  # drawing from the eval set skips the question itself
     if cfg.shots and len(pool) < needed:
         raise KaleValueError(f"{cfg.shots}-shot needs {needed} few-shot examples; the pool has {len(pool)}")
-    prompts = [build_prompt(q, mode, choose_shots(pool, q, cfg.shots, cfg.seed), instruction, tokenizer, cfg.chat)
-               for q in questions]
+    prompts = [
+        build_prompt(q, mode, choose_shots(pool, q, cfg.shots, cfg.seed), instruction, tokenizer, cfg.chat)
+        for q in questions
+    ]
     start = time.perf_counter()
     if mode == "generate":
         records, metrics = _generate(model, tokenizer, questions, prompts, cfg)
@@ -107,15 +122,34 @@ def evaluate_questions(model, tokenizer, questions: list[Question], mode: str, c
     seconds = time.perf_counter() - start
     # `--mode acc_norm` scores like "choice" but reports acc_norm as the headline number
     primary = requested if requested in metrics else next(iter(metrics))
-    return {"mode": mode, "n": len(questions), "metrics": metrics, "primary": primary,
-            "seconds": seconds, "questions_per_s": len(questions) / seconds if seconds else None,
-            "example_prompt": (prompts[0].context + (prompts[0].continuations or [""])[questions[0].answer]
-                               if mode != "generate" else prompts[0].context) if prompts else None,
-            "questions": records}
+    return {
+        "mode": mode,
+        "n": len(questions),
+        "metrics": metrics,
+        "primary": primary,
+        "seconds": seconds,
+        "questions_per_s": len(questions) / seconds if seconds else None,
+        "example_prompt": (
+            prompts[0].context + (prompts[0].continuations or [""])[questions[0].answer]
+            if mode != "generate"
+            else prompts[0].context
+        )
+        if prompts
+        else None,
+        "questions": records,
+    }
 
 
-def evaluate(model, tokenizer, benches: list[str], cfg: EvalConfig = EvalConfig(), split: str | None = None,
-             limit: int | None = None, data_paths: dict[str, str] | None = None, progress=print) -> dict:
+def evaluate(
+    model,
+    tokenizer,
+    benches: list[str],
+    cfg: EvalConfig = EvalConfig(),
+    split: str | None = None,
+    limit: int | None = None,
+    data_paths: dict[str, str] | None = None,
+    progress=print,
+) -> dict:
     """Evaluate on each named benchmark (or data file). Returns the results dict."""
     data_paths = data_paths or {}
     unknown = [b for b in benches if split_of(b)[0] not in BENCHMARKS and not Path(b).exists()]
@@ -139,19 +173,25 @@ def evaluate(model, tokenizer, benches: list[str], cfg: EvalConfig = EvalConfig(
         res["shots"] = cfg.shots
         results[name] = res
         m = res["metrics"][res["primary"]]
-        progress(f"{name}: {res['primary']} {m['value']:.4f} [{m['ci95'][0]:.4f}, {m['ci95'][1]:.4f}] "
-                 f"n={res['n']} ({res['questions_per_s']:.2f} q/s)")
+        progress(
+            f"{name}: {res['primary']} {m['value']:.4f} [{m['ci95'][0]:.4f}, {m['ci95'][1]:.4f}] "
+            f"n={res['n']} ({res['questions_per_s']:.2f} q/s)"
+        )
     return results
 
 
-def results_document(model_spec: str, benchmarks: dict, cfg: EvalConfig, name: str | None = None,
-                     **settings) -> dict:
+def results_document(model_spec: str, benchmarks: dict, cfg: EvalConfig, name: str | None = None, **settings) -> dict:
     """The results.json content; `settings` (split, limit, data paths, device...) go into "config"."""
     from kale import __version__
 
-    return {"run": name, "model": str(model_spec), "kale_version": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "config": {**asdict(cfg), **settings}, "benchmarks": benchmarks}
+    return {
+        "run": name,
+        "model": str(model_spec),
+        "kale_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": {**asdict(cfg), **settings},
+        "benchmarks": benchmarks,
+    }
 
 
 def write_results(doc: dict, out_dir: str | Path) -> Path:

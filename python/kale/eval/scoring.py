@@ -30,10 +30,10 @@ def _encode(tokenizer, text: str, add_special_tokens: bool) -> list[int]:
 
 def encode_pair(tokenizer, context: str, continuation: str, add_bos: bool = False) -> tuple[list[int], list[int]]:
     stripped = context.rstrip()
-    continuation = context[len(stripped):] + continuation
+    continuation = context[len(stripped) :] + continuation
     whole = _encode(tokenizer, stripped + continuation, False)
     ctx = _encode(tokenizer, stripped, False)
-    cont = whole[len(ctx):]
+    cont = whole[len(ctx) :]
     if whole[: len(ctx)] != ctx:  # a token merged across the boundary; fall back to separate encodes
         cont = _encode(tokenizer, continuation, False)
     if add_bos or not ctx:  # an empty context still needs one token to predict from
@@ -74,8 +74,9 @@ def _max_length(model) -> int:
 
 
 @torch.inference_mode()
-def score_continuations(model, tokenizer, requests: list[tuple[str, str]], batch_size: int = 8,
-                        add_bos: bool = False) -> list[ContinuationScore]:
+def score_continuations(
+    model, tokenizer, requests: list[tuple[str, str]], batch_size: int = 8, add_bos: bool = False
+) -> list[ContinuationScore]:
     """log p(continuation | context) for each (context, continuation)."""
     if batch_size < 1:
         raise KaleValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -94,23 +95,28 @@ def score_continuations(model, tokenizer, requests: list[tuple[str, str]], batch
     device = next(model.parameters()).device
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     for b in range(0, len(order), batch_size):
-        batch = [rows[r] for r in order[b: b + batch_size]]
+        batch = [rows[r] for r in order[b : b + batch_size]]
         width = max(len(r.ids) for r in batch)
         ids = torch.full((len(batch), width), pad, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
         for j, r in enumerate(batch):
-            ids[j, width - len(r.ids):] = torch.tensor(r.ids)
-            mask[j, width - len(r.ids):] = 1
+            ids[j, width - len(r.ids) :] = torch.tensor(r.ids)
+            mask[j, width - len(r.ids) :] = 1
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         # the earliest target position, counted from the end, bounds the logits we need
         keep = max(len(r.ids) - start for r in batch for _, start, _ in r.entries)
-        out = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                    logits_to_keep=keep, use_cache=False)
+        out = model(
+            input_ids=ids.to(device),
+            attention_mask=mask.to(device),
+            position_ids=positions.to(device),
+            logits_to_keep=keep,
+            use_cache=False,
+        )
         logprobs = torch.log_softmax(out.logits[:, -keep:].float(), dim=-1)
         for j, r in enumerate(batch):
             for i, start, targets in r.entries:
                 first = keep - (len(r.ids) - start)  # index of `start` inside the kept window
-                span = logprobs[j, first: first + len(targets)]
+                span = logprobs[j, first : first + len(targets)]
                 tgt = torch.tensor(targets, device=span.device)
                 lp = span.gather(-1, tgt[:, None]).squeeze(-1)
                 results[i] = ContinuationScore(float(lp.sum()), len(targets), bool((span.argmax(-1) == tgt).all()))
@@ -127,14 +133,15 @@ def _left_pad(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tens
     ids = torch.full((len(seqs), width), pad, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
     for j, s in enumerate(seqs):
-        ids[j, width - len(s):] = torch.tensor(s, dtype=torch.long)
-        mask[j, width - len(s):] = 1
+        ids[j, width - len(s) :] = torch.tensor(s, dtype=torch.long)
+        mask[j, width - len(s) :] = 1
     return ids, mask
 
 
 @torch.inference_mode()
-def score_choice_groups(model, tokenizer, groups: list[tuple[str, list[str]]], batch_size: int = 8,
-                        add_bos: bool = False) -> list[list[ContinuationScore]]:
+def score_choice_groups(
+    model, tokenizer, groups: list[tuple[str, list[str]]], batch_size: int = 8, add_bos: bool = False
+) -> list[list[ContinuationScore]]:
     """Scores of several continuations of one context each, running each context only once.
 
     Same numbers as `score_continuations` on the flattened pairs; the context's keys and
@@ -161,8 +168,13 @@ def score_choice_groups(model, tokenizer, groups: list[tuple[str, list[str]]], b
 
 
 @torch.inference_mode()
-def score_token_groups(model, pad_id: int, groups: list[tuple[list[int], list[list[int]]]], batch_size: int = 8,
-                       keep: list[int] | None = None) -> tuple[list[list[ContinuationScore]], list[torch.Tensor | None]]:
+def score_token_groups(
+    model,
+    pad_id: int,
+    groups: list[tuple[list[int], list[list[int]]]],
+    batch_size: int = 8,
+    keep: list[int] | None = None,
+) -> tuple[list[list[ContinuationScore]], list[torch.Tensor | None]]:
     """`score_choice_groups` on token ids: (context ids, [continuation ids, ...]) per group.
 
     With ``keep`` (one continuation index per group), also returns that continuation's full
@@ -182,11 +194,16 @@ def score_token_groups(model, pad_id: int, groups: list[tuple[list[int], list[li
     device = next(model.parameters()).device
     pad = pad_id
     for b in range(0, len(todo), batch_size):
-        batch = todo[b: b + batch_size]
+        batch = todo[b : b + batch_size]
         ids, mask = _left_pad([encoded[i][0] for i in batch], pad)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        out = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                    use_cache=True, logits_to_keep=1)
+        out = model(
+            input_ids=ids.to(device),
+            attention_mask=mask.to(device),
+            position_ids=positions.to(device),
+            use_cache=True,
+            logits_to_keep=1,
+        )
         first = torch.log_softmax(out.logits[:, -1].float(), dim=-1)  # predicts each continuation's first token
         owner = [j for j, i in enumerate(batch) for _ in encoded[i][1]]
         conts = [c for i in batch for c in encoded[i][1]]
@@ -203,15 +220,24 @@ def score_token_groups(model, pad_id: int, groups: list[tuple[list[int], list[li
                 tail_mask[k, : len(c) - 1] = 1
             full_mask = torch.cat([mask.to(device)[index], tail_mask.to(device)], dim=1)
             tail_pos = mask.sum(-1).to(device)[index, None] + torch.arange(width, device=device)[None]
-            rest = torch.log_softmax(model(input_ids=tail.to(device), attention_mask=full_mask, position_ids=tail_pos,
-                                           use_cache=True, **{_cache_kwarg(model): cache}).logits.float(), dim=-1)
+            rest = torch.log_softmax(
+                model(
+                    input_ids=tail.to(device),
+                    attention_mask=full_mask,
+                    position_ids=tail_pos,
+                    use_cache=True,
+                    **{_cache_kwarg(model): cache},
+                ).logits.float(),
+                dim=-1,
+            )
         k = 0
         for j, i in enumerate(batch):
             scores = []
             for n, c in enumerate(encoded[i][1]):
                 lps = [first[j, c[0]]] + ([rest[k, t, c[t + 1]] for t in range(len(c) - 1)] if rest is not None else [])
                 greedy = bool(first[j].argmax() == c[0]) and all(
-                    bool(rest[k, t].argmax() == c[t + 1]) for t in range(len(c) - 1))
+                    bool(rest[k, t].argmax() == c[t + 1]) for t in range(len(c) - 1)
+                )
                 scores.append(ContinuationScore(float(torch.stack(lps).sum()), len(c), greedy))
                 if keep is not None and keep[i] == n:
                     rows = [first[j]] + ([rest[k, t] for t in range(len(c) - 1)] if rest is not None else [])
@@ -222,24 +248,35 @@ def score_token_groups(model, pad_id: int, groups: list[tuple[list[int], list[li
 
 
 @torch.inference_mode()
-def generate_texts(model, tokenizer, prompts: list[str], max_new_tokens: int = 128, batch_size: int = 8,
-                   stop: tuple[str, ...] = ("\n\n", "\nQ:")) -> list[str]:
+def generate_texts(
+    model,
+    tokenizer,
+    prompts: list[str],
+    max_new_tokens: int = 128,
+    batch_size: int = 8,
+    stop: tuple[str, ...] = ("\n\n", "\nQ:"),
+) -> list[str]:
     """Greedy continuations of each prompt, cut at the first stop string."""
     device = next(model.parameters()).device
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     outputs: dict[int, str] = {}
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
     for b in range(0, len(order), batch_size):
-        idx = order[b: b + batch_size]
+        idx = order[b : b + batch_size]
         encoded = [_encode(tokenizer, prompts[i], False) for i in idx]
         width = max(map(len, encoded))
         ids = torch.full((len(idx), width), pad, dtype=torch.long)
         mask = torch.zeros_like(ids)
         for j, e in enumerate(encoded):
-            ids[j, width - len(e):] = torch.tensor(e)
-            mask[j, width - len(e):] = 1
-        gen = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), do_sample=False,
-                             max_new_tokens=max_new_tokens, pad_token_id=pad)
+            ids[j, width - len(e) :] = torch.tensor(e)
+            mask[j, width - len(e) :] = 1
+        gen = model.generate(
+            input_ids=ids.to(device),
+            attention_mask=mask.to(device),
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+            pad_token_id=pad,
+        )
         for j, i in enumerate(idx):
             text = tokenizer.decode(gen[j, width:], skip_special_tokens=True)
             for s in stop:
@@ -253,5 +290,12 @@ def pick(scores: list[float]) -> int:
     return max(range(len(scores)), key=lambda i: (scores[i], -i))
 
 
-__all__ = ["ContinuationScore", "encode_pair", "generate_texts", "pick",
-           "score_choice_groups", "score_continuations", "score_token_groups"]
+__all__ = [
+    "ContinuationScore",
+    "encode_pair",
+    "generate_texts",
+    "pick",
+    "score_choice_groups",
+    "score_continuations",
+    "score_token_groups",
+]

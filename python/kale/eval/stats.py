@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from kale.exceptions import KaleValueError
 
 
-def bootstrap_ci(values: Sequence[float], n_resamples: int = 1000, seed: int = 0,
-                 level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float], n_resamples: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of `values` (0/1 correctness, usually).
 
     Seeded, so the same predictions always give the same interval in a report.
@@ -64,5 +65,11 @@ def paired_difference(a: Sequence[bool], b: Sequence[bool], n_resamples: int = 1
         raise KaleValueError(f"paired runs need the same questions, got {x.size} and {y.size}")
     a_only, b_only = int(((x == 1) & (y == 0)).sum()), int(((x == 0) & (y == 1)).sum())
     lo, hi = bootstrap_ci(y - x, n_resamples, seed)
-    return {"diff": float((y - x).mean()) if x.size else float("nan"), "ci95": [lo, hi], "n": int(x.size),
-            "a_only": a_only, "b_only": b_only, "mcnemar_p": mcnemar_exact(a_only, b_only)}
+    return {
+        "diff": float((y - x).mean()) if x.size else float("nan"),
+        "ci95": [lo, hi],
+        "n": int(x.size),
+        "a_only": a_only,
+        "b_only": b_only,
+        "mcnemar_p": mcnemar_exact(a_only, b_only),
+    }

@@ -13,7 +13,6 @@ import re
 
 from kale.data.schema import LETTERS
 
-
 REPEAT_SHARE = 0.8  # a rationale with this share of its words taken from the question repeats it
 STUB_WORDS = 4  # fewer words than this outside "the answer is ..." sentences: a stub
 
@@ -27,8 +26,10 @@ def _stem(word: str) -> str:
 
 # Words of a bare answer statement ("So the correct answer is X"): what is left after them and
 # the answer's own words is the explanation.
-_STATEMENT_WORDS = frozenset(_stem(_w) for _w in "so thus therefore hence the a an correct right best answer option "
-                             "choice is would must be it".split())
+_STATEMENT_WORDS = frozenset(
+    _stem(_w)
+    for _w in "so thus therefore hence the a an correct right best answer option choice is would must be it".split()
+)
 
 
 def _stems(text: str) -> list[str]:
@@ -41,7 +42,9 @@ def _names(haystack: str, phrase: str) -> bool:
     return bool(phrase) and re.search(rf"(?<!\S){re.escape(phrase)}(?!\S)", haystack) is not None
 
 
-def content_failures(text: str, question: str, choices: list[str], answer_index: int, *, explain: bool = True) -> list[str]:
+def content_failures(
+    text: str, question: str, choices: list[str], answer_index: int, *, explain: bool = True
+) -> list[str]:
     """The content checks alone: a wrong choice named instead of the gold, a repeated
     question, a bare answer statement (only when ``explain``)."""
     failures = []
@@ -51,8 +54,11 @@ def content_failures(text: str, question: str, choices: list[str], answer_index:
         phrases = [" ".join(_stems(c)) for c in choices]
         if not _names(said, phrases[answer_index]):
             # a choice the question itself contains is not the rationale's pick
-            wrong = [c for i, (c, ph) in enumerate(zip(choices, phrases))
-                     if i != answer_index and _names(said, ph) and not _names(asked, ph)]
+            wrong = [
+                c
+                for i, (c, ph) in enumerate(zip(choices, phrases))
+                if i != answer_index and _names(said, ph) and not _names(asked, ph)
+            ]
             if wrong:
                 failures.append(f"names a wrong choice ({wrong[0]!r}), not the answer")
     words = said.split()
@@ -68,8 +74,17 @@ def content_failures(text: str, question: str, choices: list[str], answer_index:
     return failures
 
 
-def check_rationale(text: str | None, answer_index: int, n_choices: int, *, min_chars: int = 20, max_chars: int = 2000,
-                    question: str | None = None, choices: list[str] | None = None, explain: bool = True) -> list[str]:
+def check_rationale(
+    text: str | None,
+    answer_index: int,
+    n_choices: int,
+    *,
+    min_chars: int = 20,
+    max_chars: int = 2000,
+    question: str | None = None,
+    choices: list[str] | None = None,
+    explain: bool = True,
+) -> list[str]:
     """Reasons the rationale is unusable (empty list: it passes). The content checks run when
     the question and choices are given."""
     if text is None or not text.strip():

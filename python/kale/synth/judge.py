@@ -32,7 +32,9 @@ class Judge:
 
         todo = [i for i, r in enumerate(rationales) if r and r.strip()]
         prompts = [judge_prompt(questions[i], rationales[i]) for i in todo]
-        scores = score_choice_groups(self.model, self.tok, [(p.context, p.continuations) for p in prompts], self.batch_size)
+        scores = score_choice_groups(
+            self.model, self.tok, [(p.context, p.continuations) for p in prompts], self.batch_size
+        )
         out: list[int | None] = [None] * len(questions)
         for i, s in zip(todo, scores):
             out[i] = pick([c.logprob for c in s])

@@ -42,10 +42,17 @@ def top_entities(mentions, limit: int) -> list[int]:
     return nodes[:limit]
 
 
-def gather(graph, linker, questions: list[Question], settings: PathSettings, threads: int | None = None) -> list[Knowledge]:
+def gather(
+    graph, linker, questions: list[Question], settings: PathSettings, threads: int | None = None
+) -> list[Knowledge]:
     pairs = linker.link_qa_batch([q.question for q in questions], [q.gold for q in questions], threads=threads)
-    out = [Knowledge(top_entities(qm, settings.entities_per_side), top_entities(am, settings.entities_per_side)) for qm, am in pairs]
-    searchable = [i for i, k in enumerate(out) if k.q_entities and k.a_entities and set(k.a_entities) - set(k.q_entities)]
+    out = [
+        Knowledge(top_entities(qm, settings.entities_per_side), top_entities(am, settings.entities_per_side))
+        for qm, am in pairs
+    ]
+    searchable = [
+        i for i, k in enumerate(out) if k.q_entities and k.a_entities and set(k.a_entities) - set(k.q_entities)
+    ]
     if searchable:
         results = graph.paths_batch(
             [(out[i].q_entities, out[i].a_entities) for i in searchable],

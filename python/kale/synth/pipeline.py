@@ -59,7 +59,9 @@ class SynthSummary:
             f"rationales passing the checks:        {self.ok:,} ({self.ok / n:.0%})",
         ]
         if self.path_lengths:
-            out.append("path lengths (hops: count): " + ", ".join(f"{k}: {v}" for k, v in sorted(self.path_lengths.items())))
+            out.append(
+                "path lengths (hops: count): " + ", ".join(f"{k}: {v}" for k, v in sorted(self.path_lengths.items()))
+            )
         for reason, count in self.failures.most_common(5):
             out.append(f"failed check: {count:,} × {reason}")
         return out
@@ -95,21 +97,39 @@ class SynthBatch:
     """The one batch function both engines run: link → paths → verbalise → write → check
     (→ judge) → rows. Called locally it is also the local engine (`map`)."""
 
-    def __init__(self, graph, linker, writer, prompt: Prompt, *, settings: PathSettings = PathSettings(), with_paths: bool = True,
-                 judge=None, threads: int | None = None):
+    def __init__(
+        self,
+        graph,
+        linker,
+        writer,
+        prompt: Prompt,
+        *,
+        settings: PathSettings = PathSettings(),
+        with_paths: bool = True,
+        judge=None,
+        threads: int | None = None,
+    ):
         self.graph, self.linker, self.writer, self.prompt = graph, linker, writer, prompt
         self.settings, self.with_paths, self.judge, self.threads = settings, with_paths, judge, threads
 
     @classmethod
-    def from_job(cls, job: SynthJob) -> "SynthBatch":
+    def from_job(cls, job: SynthJob) -> SynthBatch:
         from kale.graph import Graph
         from kale.link import Linker
         from kale.synth.judge import Judge
 
         graph = Graph.open(job.graph)
         prompt = job.prompt or load_prompt(with_paths=job.with_paths)
-        return cls(graph, Linker.build(graph), job.writer.build(), prompt, settings=job.settings, with_paths=job.with_paths,
-                   judge=Judge(job.judge) if job.judge else None, threads=job.threads)
+        return cls(
+            graph,
+            Linker.build(graph),
+            job.writer.build(),
+            prompt,
+            settings=job.settings,
+            with_paths=job.with_paths,
+            judge=Judge(job.judge) if job.judge else None,
+            threads=job.threads,
+        )
 
     def __call__(self, questions: list[Question]) -> list[dict]:
         knowledge = gather(self.graph, self.linker, questions, self.settings, threads=self.threads)
@@ -126,27 +146,52 @@ class SynthBatch:
         g = self.graph
         # Writers that state the answer by design (template, oracle) are not asked to explain.
         explain = not getattr(self.writer, "states_answer", False)
-        failures = [f"writer: {w.error}"] if w.error else check_rationale(
-            w.text, q.answer, len(q.choices), question=q.question, choices=q.choices, explain=explain)
+        failures = (
+            [f"writer: {w.error}"]
+            if w.error
+            else check_rationale(
+                w.text, q.answer, len(q.choices), question=q.question, choices=q.choices, explain=explain
+            )
+        )
         if judge_choice is not None and judge_choice != q.answer:
             failures.append(JUDGE_WRONG)
         return {
-            "id": q.id, "question": q.question, "choices": q.choices, "answer": q.answer, "answer_text": q.gold,
-            "passage": q.passage, "subject": q.subject, "source": q.source,
-            "q_entities": [g.id(n) for n in k.q_entities], "a_entities": [g.id(n) for n in k.a_entities],
-            "q_entity_labels": [g.name(n) for n in k.q_entities], "a_entity_labels": [g.name(n) for n in k.a_entities],
+            "id": q.id,
+            "question": q.question,
+            "choices": q.choices,
+            "answer": q.answer,
+            "answer_text": q.gold,
+            "passage": q.passage,
+            "subject": q.subject,
+            "source": q.source,
+            "q_entities": [g.id(n) for n in k.q_entities],
+            "a_entities": [g.id(n) for n in k.a_entities],
+            "q_entity_labels": [g.name(n) for n in k.q_entities],
+            "a_entity_labels": [g.name(n) for n in k.a_entities],
             "path_nodes": [[g.id(n) for n in p.nodes] for p in k.paths],
             "path_relations": [[g.relation_id(r) for r in p.relations] for p in k.paths],
             "path_forward": [list(p.forward) for p in k.paths],
-            "paths_text": k.verbalised, "paths_truncated": k.truncated,
-            "rationale": w.text, "writer": self.writer.name, "prompt_hash": self.prompt.hash,
-            "judge_choice": judge_choice, "judge_correct": None if judge_choice is None else judge_choice == q.answer,
-            "ok": not failures, "failures": failures,
+            "paths_text": k.verbalised,
+            "paths_truncated": k.truncated,
+            "rationale": w.text,
+            "writer": self.writer.name,
+            "prompt_hash": self.prompt.hash,
+            "judge_choice": judge_choice,
+            "judge_correct": None if judge_choice is None else judge_choice == q.answer,
+            "ok": not failures,
+            "failures": failures,
         }
 
 
-def synthesise(questions: list[Question], out: Path, engine, *, batch_size: int = 32, shard: str | None = None,
-               progress: bool = True) -> SynthSummary:
+def synthesise(
+    questions: list[Question],
+    out: Path,
+    engine,
+    *,
+    batch_size: int = 32,
+    shard: str | None = None,
+    progress: bool = True,
+) -> SynthSummary:
     """Run `engine` (a SynthBatch, or a RayEngine) over this shard's unfinished questions,
     writing each finished batch as one Parquet part from this process."""
     started = time.perf_counter()
@@ -163,12 +208,17 @@ def synthesise(questions: list[Question], out: Path, engine, *, batch_size: int 
     summary = SynthSummary(questions=len(mine), skipped_done=len(mine) - len(todo))
     tag = f"{i:03d}of{n:03d}"
     batches = [todo[s : s + batch_size] for s in range(0, len(todo), batch_size)]
-    with tqdm(total=len(mine), initial=summary.skipped_done, desc="synth", unit="q", disable=not progress, dynamic_ncols=True) as bar:
+    with tqdm(
+        total=len(mine), initial=summary.skipped_done, desc="synth", unit="q", disable=not progress, dynamic_ncols=True
+    ) as bar:
         for rows in engine.map(batches):  # in the order batches finish, which need not be the order given
             write_part(out, tag, rows)
             summary.add(rows)
             bar.update(len(rows))
-            bar.set_postfix(paths=f"{summary.with_paths / max(summary.written, 1):.0%}", ok=f"{summary.ok / max(summary.written, 1):.0%}")
+            bar.set_postfix(
+                paths=f"{summary.with_paths / max(summary.written, 1):.0%}",
+                ok=f"{summary.ok / max(summary.written, 1):.0%}",
+            )
     summary.seconds = time.perf_counter() - started
     return summary
 

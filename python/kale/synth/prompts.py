@@ -47,5 +47,7 @@ def load_prompt(path: str | Path | None = None, *, with_paths: bool = True) -> P
     try:
         text.format(**{f: "" for f in FIELDS})
     except (KeyError, IndexError, ValueError) as e:
-        raise KaleValueError(f"{p}: the template may only use {{question}}, {{choices}}, {{answer}} and {{paths}} ({e!r}); write {{{{ and }}}} for braces") from None
+        raise KaleValueError(
+            f"{p}: the template may only use {{question}}, {{choices}}, {{answer}} and {{paths}} ({e!r}); write {{{{ and }}}} for braces"
+        ) from None
     return Prompt(text, str(p))

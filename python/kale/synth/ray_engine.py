@@ -36,8 +36,10 @@ def check_reachable(address: str) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as e:
-        raise KaleValueError(f"--ray-address {address}: nothing answers there ({e.strerror or e}); "
-                             "start a cluster with `ray start --head`, or leave --ray-address out for a local instance") from None
+        raise KaleValueError(
+            f"--ray-address {address}: nothing answers there ({e.strerror or e}); "
+            "start a cluster with `ray start --head`, or leave --ray-address out for a local instance"
+        ) from None
 
 
 class RayEngine:
@@ -45,11 +47,17 @@ class RayEngine:
     batch's rows as soon as it finishes. Joins the cluster at `address` ("auto" or
     host:port), or starts a local Ray instance when address is None and none is running."""
 
-    def __init__(self, job: SynthJob, address: str | None = None, *, cpus_per_task: float = 1, object_store_mb: int = 512):
+    def __init__(
+        self, job: SynthJob, address: str | None = None, *, cpus_per_task: float = 1, object_store_mb: int = 512
+    ):
         import ray
 
         # a task's path search uses the CPUs Ray reserved for it, not the whole machine's
-        self.ray, self.job, self.cpus = ray, replace(job, threads=job.threads or max(1, int(cpus_per_task))), cpus_per_task
+        self.ray, self.job, self.cpus = (
+            ray,
+            replace(job, threads=job.threads or max(1, int(cpus_per_task))),
+            cpus_per_task,
+        )
         self.started = not ray.is_initialized()
         if self.started:
             if address:
@@ -67,7 +75,9 @@ class RayEngine:
         ray = self.ray
         task = ray.remote(num_cpus=self.cpus)(run_batch)
         job = ray.put(self.job)
-        window = max(2, int(2 * ray.cluster_resources().get("CPU", 1) / self.cpus))  # keep every CPU busy, not every batch queued
+        window = max(
+            2, int(2 * ray.cluster_resources().get("CPU", 1) / self.cpus)
+        )  # keep every CPU busy, not every batch queued
         todo, pending = iter(batches), []
         while True:
             while len(pending) < window and (batch := next(todo, None)) is not None:

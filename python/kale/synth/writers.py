@@ -78,7 +78,9 @@ class TransformersWriter:
 
     def _chat(self, prompt: str) -> str:
         if getattr(self.tok, "chat_template", None):
-            return self.tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+            return self.tok.apply_chat_template(
+                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+            )
         return prompt + "\n\nRationale:"
 
     def write(self, prompts: list[str], facts: list[list[str]], answers: list[str]) -> list[Written]:
@@ -89,7 +91,9 @@ class TransformersWriter:
             chunk = [self._chat(p) for p in prompts[start : start + self.batch_size]]
             enc = self.tok(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
             with torch.no_grad():
-                gen = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=self.tok.pad_token_id)
+                gen = self.model.generate(
+                    **enc, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=self.tok.pad_token_id
+                )
             for row in gen[:, enc["input_ids"].shape[1] :]:
                 out.append(Written(self.tok.decode(row, skip_special_tokens=True).strip()))
         return out
@@ -132,12 +136,28 @@ class OpenAIWriter:
 
     RETRY_STATUS = {429, 500, 502, 503, 504}
 
-    def __init__(self, endpoint: str, model: str, *, api_key: str | None = None, concurrency: int = 8, timeout: float = 60.0,
-                 retries: int = 5, backoff: float = 1.0, rate_limit: float | None = None, max_tokens: int = 256, temperature: float = 0.0):
+    def __init__(
+        self,
+        endpoint: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        concurrency: int = 8,
+        timeout: float = 60.0,
+        retries: int = 5,
+        backoff: float = 1.0,
+        rate_limit: float | None = None,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+    ):
         if not endpoint.startswith(("http://", "https://")):
             raise KaleValueError(f"endpoint must be an http(s) URL, not {endpoint!r}")
         base = endpoint.rstrip("/")
-        self.url = base if base.endswith("/chat/completions") else base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
+        self.url = (
+            base
+            if base.endswith("/chat/completions")
+            else base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
+        )
         self.model, self._key = model, api_key
         self.concurrency, self.timeout, self.retries, self.backoff = concurrency, timeout, retries, backoff
         self.limiter = RateLimiter(rate_limit)
@@ -148,8 +168,14 @@ class OpenAIWriter:
         return f"OpenAIWriter(url={self.url!r}, model={self.model!r})"
 
     def _one(self, prompt: str) -> Written:
-        body = json.dumps({"model": self.model, "messages": [{"role": "user", "content": prompt}],
-                           "max_tokens": self.max_tokens, "temperature": self.temperature}).encode()
+        body = json.dumps(
+            {
+                "model": self.model,
+                "messages": [{"role": "user", "content": prompt}],
+                "max_tokens": self.max_tokens,
+                "temperature": self.temperature,
+            }
+        ).encode()
         headers = {"Content-Type": "application/json"}
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
@@ -202,6 +228,13 @@ class WriterSpec:
         if self.kind == "openai":
             if not self.endpoint:
                 raise KaleValueError("--writer openai needs --endpoint")
-            return OpenAIWriter(self.endpoint, self.model, api_key=self.api_key, concurrency=self.concurrency,
-                                timeout=self.timeout, retries=self.retries, rate_limit=self.rate_limit)
+            return OpenAIWriter(
+                self.endpoint,
+                self.model,
+                api_key=self.api_key,
+                concurrency=self.concurrency,
+                timeout=self.timeout,
+                retries=self.retries,
+                rate_limit=self.rate_limit,
+            )
         raise KaleValueError(f"unknown writer {self.kind!r}; accepted: template, oracle, transformers, openai")

@@ -45,8 +45,7 @@ def latest_checkpoint(output_dir: str | Path) -> Path | None:
 
 
 def _trainable(model) -> dict[str, torch.Tensor]:
-    return {n: p.detach().contiguous().cpu() for n, p in model.named_parameters()
-            if p.requires_grad}
+    return {n: p.detach().contiguous().cpu() for n, p in model.named_parameters() if p.requires_grad}
 
 
 def _full_state(model, optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -54,8 +53,7 @@ def _full_state(model, optimizer) -> tuple[dict[str, torch.Tensor], dict]:
     0's CPU; other ranks get empty dicts. Collective: every rank must call it."""
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
 
-    msd, osd = get_state_dict(model, optimizer,
-                              options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    msd, osd = get_state_dict(model, optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
     names = {n for n, p in model.named_parameters() if p.requires_grad}
     return {n: t.contiguous() for n, t in msd.items() if n in names}, osd
 
@@ -69,14 +67,23 @@ def _split_optimizer(optimizer=None, sd: dict | None = None) -> tuple[dict, dict
                 tensors[f"{idx}.{key}"] = value.detach().contiguous().cpu()
             else:
                 scalars[f"{idx}.{key}"] = value
-    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()}
-              for g in sd["param_groups"]]
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in sd["param_groups"]]
     return tensors, {"scalars": scalars, "param_groups": groups}
 
 
-def save_checkpoint(output_dir, step: int, model, optimizer, scheduler, scaler,
-                    state: dict, keep: int, *, sharded: bool = False,
-                    write: bool = True) -> Path | None:
+def save_checkpoint(
+    output_dir,
+    step: int,
+    model,
+    optimizer,
+    scheduler,
+    scaler,
+    state: dict,
+    keep: int,
+    *,
+    sharded: bool = False,
+    write: bool = True,
+) -> Path | None:
     """Write a checkpoint. Under FSDP (``sharded``) every rank calls this (the state is
     gathered collectively) and only the one with ``write`` writes; returns the folder written
     (None where nothing was)."""
@@ -99,11 +106,14 @@ def save_checkpoint(output_dir, step: int, model, optimizer, scheduler, scaler,
     if torch.cuda.is_available():
         rng.update({f"cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
     save_file(rng, str(tmp / "rng.safetensors"))
-    full = dict(state, step=step, optimizer=opt_json,
-                scheduler=scheduler.state_dict() if scheduler is not None else None,
-                scaler=scaler.state_dict() if scaler is not None else None)
-    (tmp / "state.json").write_text(json.dumps(full, indent=1, default=_json_default),
-                                    encoding="utf-8")
+    full = dict(
+        state,
+        step=step,
+        optimizer=opt_json,
+        scheduler=scheduler.state_dict() if scheduler is not None else None,
+        scaler=scaler.state_dict() if scaler is not None else None,
+    )
+    (tmp / "state.json").write_text(json.dumps(full, indent=1, default=_json_default), encoding="utf-8")
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     pointer_tmp = root / "latest.tmp"
@@ -121,8 +131,7 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in a checkpoint's state.json")
 
 
-def load_checkpoint(path: Path, model, optimizer, scheduler, scaler, *,
-                    sharded: bool = False) -> dict:
+def load_checkpoint(path: Path, model, optimizer, scheduler, scaler, *, sharded: bool = False) -> dict:
     """Restore everything saved by :func:`save_checkpoint`; returns state.json's contents.
     Under FSDP (``sharded``) every rank calls it and keeps its shard of the saved state."""
     state = json.loads((path / "state.json").read_text(encoding="utf-8"))
@@ -130,25 +139,30 @@ def load_checkpoint(path: Path, model, optimizer, scheduler, scaler, *,
     params = dict(model.named_parameters())
     missing = [n for n, p in params.items() if p.requires_grad and n not in weights]
     if missing:
-        raise KaleTrainError(f"{path}: checkpoint lacks parameters {missing[:5]} — was it "
-                             "written for another model or LoRA setting?")
+        raise KaleTrainError(
+            f"{path}: checkpoint lacks parameters {missing[:5]} — was it written for another model or LoRA setting?"
+        )
     opt_tensors = load_file(str(path / "optimizer.safetensors"))
     opt_json = state["optimizer"]
     per_param: dict = {}
     for key, value in list(opt_tensors.items()) + list(opt_json["scalars"].items()):
         param, name = key.rsplit(".", 1)  # "<index or parameter name>.<state name>"
         per_param.setdefault(int(param) if param.isdigit() else param, {})[name] = value
-    groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()}
-              for g in opt_json["param_groups"]]
+    groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()} for g in opt_json["param_groups"]]
     if per_param and sharded != any(isinstance(k, str) for k in per_param):
-        raise KaleTrainError(f"{path}: written {'without' if sharded else 'with'} FSDP; "
-                                 "resume it the way it was trained")
+        raise KaleTrainError(
+            f"{path}: written {'without' if sharded else 'with'} FSDP; resume it the way it was trained"
+        )
     if sharded:
         from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
 
-        set_state_dict(model, optimizer, model_state_dict=weights,
-                       optim_state_dict={"state": per_param, "param_groups": groups},
-                       options=StateDictOptions(full_state_dict=True, strict=False))
+        set_state_dict(
+            model,
+            optimizer,
+            model_state_dict=weights,
+            optim_state_dict={"state": per_param, "param_groups": groups},
+            options=StateDictOptions(full_state_dict=True, strict=False),
+        )
     else:
         with torch.no_grad():
             for name, tensor in weights.items():

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kale.train.divergences import DIVERGENCES
 from kale.train.errors import KaleTrainError
 
 MODES = ("ka", "sft", "rationale-sft", "ka+sft")
 TARGETS = ("self", "frozen")
-DIVERGENCES = ("reverse_kl", "forward_kl", "jsd")
 
 # Each mode's default learning rate, from a sweep on 200 held-out CommonsenseQA training
 # questions with SmolLM2-135M-Instruct (docs/training.md): KA was best at 1e-5 in both
@@ -28,10 +28,21 @@ LEARNING_RATES = {"ka": 1e-5, "ka+sft": 1e-5, "sft": 1e-5, "rationale-sft": 1e-5
 
 # Fields that may change between an interrupted run and its resume without changing what is
 # being trained (where things go, how often to log/save, how long to run).
-RESUMABLE_CHANGES = frozenset({
-    "output_dir", "max_steps", "epochs", "save_every", "keep_checkpoints", "log_every",
-    "tensorboard", "progress", "resume", "merge_lora", "preflight",
-})
+RESUMABLE_CHANGES = frozenset(
+    {
+        "output_dir",
+        "max_steps",
+        "epochs",
+        "save_every",
+        "keep_checkpoints",
+        "log_every",
+        "tensorboard",
+        "progress",
+        "resume",
+        "merge_lora",
+        "preflight",
+    }
+)
 
 
 @dataclass
@@ -100,8 +111,7 @@ class TrainConfig:
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.0
-    lora_target_modules: list[str] = field(
-        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    lora_target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
     merge_lora: bool = True
 
     # Bookkeeping.
@@ -112,20 +122,23 @@ class TrainConfig:
     progress: bool = True
     resume: bool = True  # continue from output_dir's latest checkpoint when there is one
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         def bad(name: str, why: str) -> KaleTrainError:
             return KaleTrainError(f"config field {name!r}: {why} (got {getattr(self, name)!r})")
 
-        for name, allowed in (("mode", MODES), ("target", TARGETS),
-                              ("divergence", DIVERGENCES),
-                              ("rationale_position", ("assistant", "user")),
-                              ("prompt_format", ("eval", "chat")),
-                              ("eval_mode", ("auto", "choice", "lettered", "generate")),
-                              ("on_bad_row", ("skip", "error")),
-                              ("lr_schedule", ("constant", "linear", "cosine")),
-                              ("mixed_precision", ("no", "bf16", "fp16")),
-                              ("torch_dtype", ("float32", "bfloat16", "float16")),
-                              ("loss_implementation", ("auto", "reference", "fused", "naive"))):
+        for name, allowed in (
+            ("mode", MODES),
+            ("target", TARGETS),
+            ("divergence", DIVERGENCES),
+            ("rationale_position", ("assistant", "user")),
+            ("prompt_format", ("eval", "chat")),
+            ("eval_mode", ("auto", "choice", "lettered", "generate")),
+            ("on_bad_row", ("skip", "error")),
+            ("lr_schedule", ("constant", "linear", "cosine")),
+            ("mixed_precision", ("no", "bf16", "fp16")),
+            ("torch_dtype", ("float32", "bfloat16", "float16")),
+            ("loss_implementation", ("auto", "reference", "fused", "naive")),
+        ):
             if getattr(self, name) not in allowed:
                 raise bad(name, f"must be one of {allowed}")
         if not self.data:
@@ -136,8 +149,7 @@ class TrainConfig:
             raise bad("shots", "must be >= 0")
         if self.shots and self.prompt_format != "eval":
             raise bad("shots", "few-shot examples exist only in prompt_format: eval")
-        for name in ("micro_batch_size", "grad_accum_steps", "epochs", "max_length",
-                     "keep_checkpoints", "log_every"):
+        for name in ("micro_batch_size", "grad_accum_steps", "epochs", "max_length", "keep_checkpoints", "log_every"):
             if getattr(self, name) < 1:
                 raise bad(name, "must be >= 1")
         if self.max_steps is not None and self.max_steps < 1:
@@ -154,10 +166,10 @@ class TrainConfig:
             raise bad("ce_weight", "ka+sft needs ce_weight > 0 (use mode=ka for pure KL)")
         if self.min_teacher_gain is not None and not -1.0 <= self.min_teacher_gain < 1.0:
             raise bad("min_teacher_gain", "must be in [-1, 1) (a difference of probabilities) or null")
-        if (self.mode == "rationale-sft" and self.prompt_format == "chat"
-                and self.rationale_position != "assistant"):
-            raise bad("rationale_position", "rationale-sft trains on the rationale, so it must "
-                      "be in the assistant turn")
+        if self.mode == "rationale-sft" and self.prompt_format == "chat" and self.rationale_position != "assistant":
+            raise bad(
+                "rationale_position", "rationale-sft trains on the rationale, so it must be in the assistant turn"
+            )
         if self.save_every < 0:
             raise bad("save_every", "must be >= 0")
         return self
@@ -168,7 +180,7 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
@@ -177,7 +189,7 @@ class TrainConfig:
         return cls(**{k: _coerce(k, v, hints[k]) for k, v in values.items()})
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "TrainConfig":
+    def from_yaml(cls, path: str | Path) -> TrainConfig:
         import yaml
 
         text = Path(path).read_text(encoding="utf-8")
@@ -186,7 +198,7 @@ class TrainConfig:
             raise KaleTrainError(f"{path}: expected a mapping of config fields at top level")
         return cls.from_dict(values)
 
-    def with_overrides(self, overrides: list[str] | tuple[str, ...]) -> "TrainConfig":
+    def with_overrides(self, overrides: list[str] | tuple[str, ...]) -> TrainConfig:
         """Apply ``key=value`` strings; values are parsed as YAML scalars/lists."""
         import yaml
 
@@ -204,8 +216,7 @@ class TrainConfig:
     def changes_from(self, saved: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
         """Fields that differ from a checkpoint's config and would change the training."""
         now = self.to_dict()
-        return {k: (saved.get(k), v) for k, v in now.items()
-                if k not in RESUMABLE_CHANGES and saved.get(k) != v}
+        return {k: (saved.get(k), v) for k, v in now.items() if k not in RESUMABLE_CHANGES and saved.get(k) != v}
 
 
 def _coerce(name: str, value: Any, hint) -> Any:
@@ -241,8 +252,9 @@ def _coerce(name: str, value: Any, hint) -> Any:
             items = [_coerce(name, v, item) for v in value]
             return tuple(items) if origin is tuple else items
     except (TypeError, ValueError):
-        raise KaleTrainError(f"config field {name!r}: {value!r} is not a valid "
-                             f"{getattr(base, '__name__', base)}") from None
+        raise KaleTrainError(
+            f"config field {name!r}: {value!r} is not a valid {getattr(base, '__name__', base)}"
+        ) from None
     return value
 
 

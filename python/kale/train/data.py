@@ -55,8 +55,7 @@ class PairData:
     skipped_rows: dict[str, list[int]] = field(default_factory=dict)
 
     def skip_report(self) -> str:
-        parts = [f"{n} {why} (rows {self.skipped_rows[why][:5]}...)"
-                 for why, n in self.skipped.most_common()]
+        parts = [f"{n} {why} (rows {self.skipped_rows[why][:5]}...)" for why, n in self.skipped.most_common()]
         return "; ".join(parts) if parts else "none"
 
 
@@ -72,8 +71,9 @@ def format_user(question: str, choices, instruction: str) -> str:
     return text
 
 
-def as_question(row: int, question, choices, answer, *, id=None, passage=None, subject=None,
-                source=None) -> Question | str:
+def as_question(
+    row: int, question, choices, answer, *, id=None, passage=None, subject=None, source=None
+) -> Question | str:
     """The row as a :class:`Question`, or a short reason string. A row without choices becomes
     a one-choice question whose only choice is its answer (the gold log-prob is still defined,
     accuracy among choices is not)."""
@@ -98,8 +98,15 @@ def as_question(row: int, question, choices, answer, *, id=None, passage=None, s
         return "empty question"
     if not _text(choices[index]):
         return "empty answer"
-    return Question(id=str(id if id is not None else row), question=_text(question), choices=choices,
-                    answer=index, passage=passage or None, subject=subject or None, source=source or "")
+    return Question(
+        id=str(id if id is not None else row),
+        question=_text(question),
+        choices=choices,
+        answer=index,
+        passage=passage or None,
+        subject=subject or None,
+        source=source or "",
+    )
 
 
 def uses_chat_template(cfg: TrainConfig, tokenizer) -> bool:
@@ -123,7 +130,8 @@ def shot_examples(q: Question, cfg: TrainConfig, pools: dict[str, list[Question]
         raise KaleTrainError(
             f"shots={cfg.shots}: row {q.id!r} is from {q.source!r}, which is not a built-in benchmark "
             f"with a few-shot split; few-shot training needs the benchmark kale eval draws shots from "
-            f"(or shots=0)")
+            f"(or shots=0)"
+        )
     if spec.name not in pools:
         pools[spec.name] = load_benchmark(spec.name, split=spec.fewshot_split)
     return choose_shots(pools[spec.name], q, cfg.shots, cfg.shots_seed)
@@ -158,8 +166,9 @@ class PairBuilder:
 
     def _prompt(self, user: str) -> list[int]:
         if self.chat:
-            text = self.tok.apply_chat_template([{"role": "user", "content": user}],
-                                                tokenize=False, add_generation_prompt=True)
+            text = self.tok.apply_chat_template(
+                [{"role": "user", "content": user}], tokenize=False, add_generation_prompt=True
+            )
             return self._ids(text)  # the template carries its own special tokens
         return self._ids(user + "\n", special=True)
 
@@ -203,9 +212,17 @@ class PairBuilder:
             choice_ids, gold_choice = [encode_pair(self.tok, p.context, c)[1] for c in p.continuations], q.answer
         else:  # generated answers: only the gold is scored
             choice_ids, gold_choice = [ans], 0
-        return Example(row=row, p_ids=p_ids, q_ids=q_ids, p_answer_start=len(ctx_p),
-                       q_answer_start=len(ctx_q), q_target_start=shared, answer_len=len(ans),
-                       choice_ids=choice_ids, gold_choice=gold_choice)
+        return Example(
+            row=row,
+            p_ids=p_ids,
+            q_ids=q_ids,
+            p_answer_start=len(ctx_p),
+            q_answer_start=len(ctx_q),
+            q_target_start=shared,
+            answer_len=len(ans),
+            choice_ids=choice_ids,
+            gold_choice=gold_choice,
+        )
 
     def _chat_format(self, row: int, q: Question, rationale: str) -> Example | str:
         choices = q.choices if len(q.choices) > 1 or q.choices[0] != q.gold else []
@@ -226,11 +243,17 @@ class PairBuilder:
         if too_long:
             return too_long
         choice_ids = [self._ids(" " + c) + self.eos for c in choices] if choices else [ans]
-        return Example(row=row, p_ids=p_ids, q_ids=q_ids,
-                       p_answer_start=len(p_ids) - len(ans),
-                       q_answer_start=len(q_ids) - len(ans),
-                       q_target_start=len(prompt_q), answer_len=len(ans),
-                       choice_ids=choice_ids, gold_choice=q.answer if choices else 0)
+        return Example(
+            row=row,
+            p_ids=p_ids,
+            q_ids=q_ids,
+            p_answer_start=len(p_ids) - len(ans),
+            q_answer_start=len(q_ids) - len(ans),
+            q_target_start=len(prompt_q),
+            answer_len=len(ans),
+            choice_ids=choice_ids,
+            gold_choice=q.answer if choices else 0,
+        )
 
 
 def read_rationales(path: str | Path, *, quiet: bool = False):
@@ -242,7 +265,11 @@ def read_rationales(path: str | Path, *, quiet: bool = False):
     if not path.exists():
         raise KaleTrainError(f"{path}: rationales file not found")
     try:
-        frame = pl.read_parquet(sorted(path.glob("part-*.parquet")) or path / "*.parquet") if path.is_dir() else pl.read_parquet(path)
+        frame = (
+            pl.read_parquet(sorted(path.glob("part-*.parquet")) or path / "*.parquet")
+            if path.is_dir()
+            else pl.read_parquet(path)
+        )
     except Exception as exc:  # polars raises several types for corrupt files
         raise KaleTrainError(f"{path}: not a readable Parquet file or folder of them ({exc})") from exc
     if "ok" in frame.columns:
@@ -269,8 +296,7 @@ def load_pairs(path: str | Path, tokenizer, config: TrainConfig) -> PairData:
 
     # `answer` is an index into `choices` (kale synth) or the answer's text (hand-made files).
     extras = {k: column(k) for k in ("id", "passage", "subject", "source")}
-    for i, (q, c, a, r) in enumerate(zip(column("question"), column("choices"), column("answer"),
-                                         column("rationale"))):
+    for i, (q, c, a, r) in enumerate(zip(column("question"), column("choices"), column("answer"), column("rationale"))):
         result = builder.build(i, q, c, a, r, **{k: v[i] for k, v in extras.items()})
         if isinstance(result, str):
             if config.on_bad_row == "error":
@@ -294,14 +320,14 @@ def collate(examples: list[Example], pad_id: int, mode: str) -> dict:
         ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
         attn = torch.zeros((len(seqs), width), dtype=torch.long)
         for i, s in enumerate(seqs):
-            ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
-            attn[i, :len(s)] = 1
+            ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+            attn[i, : len(s)] = 1
         return ids, attn
 
     def predict_mask(width, spans):
         mask = torch.zeros((len(spans), width), dtype=torch.bool)
         for i, (start, end) in enumerate(spans):
-            mask[i, start - 1:end - 1] = True
+            mask[i, start - 1 : end - 1] = True
         return mask
 
     p_ids, p_attn = pad([e.p_ids for e in examples])
@@ -310,15 +336,11 @@ def collate(examples: list[Example], pad_id: int, mode: str) -> dict:
     if mode == "rationale-sft":
         spans = [(e.q_target_start, len(e.q_ids)) for e in examples]
         batch["q_target"] = predict_mask(q_ids.shape[1], spans)
-        batch["q_labels"] = torch.cat([torch.tensor(e.q_ids[s:t]) for e, (s, t) in
-                                       zip(examples, spans)])
+        batch["q_labels"] = torch.cat([torch.tensor(e.q_ids[s:t]) for e, (s, t) in zip(examples, spans)])
     else:
-        batch["p_answer"] = predict_mask(p_ids.shape[1], [(e.p_answer_start, len(e.p_ids))
-                                                          for e in examples])
-        batch["q_answer"] = predict_mask(q_ids.shape[1], [(e.q_answer_start, len(e.q_ids))
-                                                          for e in examples])
-        batch["p_labels"] = torch.cat([torch.tensor(e.p_ids[e.p_answer_start:])
-                                       for e in examples])
+        batch["p_answer"] = predict_mask(p_ids.shape[1], [(e.p_answer_start, len(e.p_ids)) for e in examples])
+        batch["q_answer"] = predict_mask(q_ids.shape[1], [(e.q_answer_start, len(e.q_ids)) for e in examples])
+        batch["p_labels"] = torch.cat([torch.tensor(e.p_ids[e.p_answer_start :]) for e in examples])
     return batch
 
 

@@ -1,4 +1,6 @@
-"""Knowledge-aware losses over answer tokens: reference (chunked PyTorch) and naive versions.
+"""Knowledge-aware losses over answer tokens: the reference (chunked PyTorch), the naive version,
+and ``linear_kl_loss``, which dispatches to them or to the fused Triton kernel. All three take
+their arguments by one contract (kale.train.loss_contract).
 
 Notation. ``hidden_p`` are the final hidden states of the branch *without* the rationale (the
 one that is trained), ``hidden_q`` those of the branch *with* the rationale (the target, never
@@ -20,76 +22,30 @@ answer tokens of the whole effective batch (all micro-batches and processes of o
 step) so that gradient accumulation gives the same update as one big batch.
 
 The reference computes logits a few rows at a time in float32 and works out the gradients
-analytically in the same pass, so nothing of size [tokens x vocab] is kept for backward: peak
-memory is the head weight, its float32 gradient and a few [chunk x vocab] buffers.
+analytically in the same pass (kale.train.chunked, shared with the cross-entropy), so nothing
+of size [tokens x vocab] is kept for backward: peak memory is the head weight, its float32
+gradient and a few [chunk x vocab] buffers.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Literal
 
 import torch
 from torch import Tensor
 
-Divergence = Literal["reverse_kl", "forward_kl", "jsd"]
-DIVERGENCES: tuple[str, ...] = ("reverse_kl", "forward_kl", "jsd")
-
-# Rows per chunk: a trade between scratch memory (about five [rows x vocab] float32 buffers)
-# and speed. Every chunk streams the whole head weight ~5 times (two logit matmuls, the
-# hidden-state gradient, the read-modify-write of the weight gradient), so small chunks are
-# memory-bound: on the 2-core CPU at vocab 152k, N=1024, 32-row chunks took 44 s, 128 rows
-# 26 s, 256 rows 23 s. The default allows 384 MiB of scratch (~130 rows at vocab 152k: peak
-# ~1.35x the weight+gradient floor) and never more than 256 rows, past which nothing is gained.
-# Walking the vocabulary in slices to keep 256-row chunks lean was measured too: recomputing
-# the logits made it no faster than small chunks, so it is not used.
-DEFAULT_CHUNK_BYTES = 384 * 2**20
-MAX_CHUNK_ROWS = 256
-
-
-def resolve_divergence(divergence: str, beta: float) -> str:
-    """Map jsd's endpoints onto the KL they equal (as TRL and Liger do) and check arguments."""
-    if divergence not in DIVERGENCES:
-        raise ValueError(f"divergence must be one of {DIVERGENCES}, got {divergence!r}")
-    if divergence == "jsd":
-        if not 0.0 <= beta <= 1.0:
-            raise ValueError(f"jsd beta must be in [0, 1], got {beta}")
-        if beta == 0.0:
-            return "forward_kl"
-        if beta == 1.0:
-            return "reverse_kl"
-    return divergence
-
-
-def select_rows(hidden: Tensor, mask: Tensor | None) -> Tensor:
-    """Flatten leading dims to [rows, H] and keep the rows where ``mask`` is true."""
-    if mask is None:
-        return hidden.reshape(-1, hidden.shape[-1])
-    if mask.shape != hidden.shape[:-1]:
-        raise ValueError(
-            f"mask shape {tuple(mask.shape)} does not match hidden leading dims "
-            f"{tuple(hidden.shape[:-1])}"
-        )
-    return hidden[mask.to(torch.bool)]
-
-
-def default_chunk_rows(vocab: int, n_rows: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
-    return max(1, min(n_rows, MAX_CHUNK_ROWS, chunk_bytes // (5 * 4 * max(vocab, 1))))
-
-
-def check_inputs(hidden_p: Tensor, hidden_q: Tensor, weight: Tensor, weight_q: Tensor) -> None:
-    if hidden_p.dim() != 2 or hidden_q.dim() != 2:
-        raise ValueError("hidden states must be [rows, hidden] after row selection")
-    if hidden_p.shape != hidden_q.shape:
-        raise ValueError(
-            f"p and q branches selected different numbers of answer rows: "
-            f"{tuple(hidden_p.shape)} vs {tuple(hidden_q.shape)}"
-        )
-    if weight.dim() != 2 or weight.shape != weight_q.shape:
-        raise ValueError(f"head weights must both be [vocab, hidden], got "
-                         f"{tuple(weight.shape)} and {tuple(weight_q.shape)}")
-    if weight.shape[1] != hidden_p.shape[1]:
-        raise ValueError(f"hidden size {hidden_p.shape[1]} != head weight's {weight.shape[1]}")
+from kale.train.chunked import ChunkedLinearLoss, default_chunk_rows
+from kale.train.loss_contract import (
+    Divergence,
+    check_inputs,
+    kl_inputs,
+    resolve_divergence,
+    resolve_normalizer,
+    select_rows,
+    zero_loss,
+)
 
 
 def _rowdot(a: Tensor, b: Tensor) -> Tensor:
@@ -97,9 +53,7 @@ def _rowdot(a: Tensor, b: Tensor) -> Tensor:
     return torch.bmm(a.unsqueeze(1), b.unsqueeze(2)).reshape(-1)
 
 
-def divergence_and_grad(
-    z_p: Tensor, z_q: Tensor, divergence: str, beta: float
-) -> tuple[Tensor, Tensor]:
+def divergence_and_grad(z_p: Tensor, z_q: Tensor, divergence: str, beta: float) -> tuple[Tensor, Tensor]:
     """Per-row divergence and its gradient w.r.t. the p logits, computed mostly in place.
 
     ``z_p`` and ``z_q`` are float32 [rows, V] logits already divided by T; both are consumed.
@@ -129,59 +83,15 @@ def divergence_and_grad(
     return loss, d.sub_(kl_p.unsqueeze(1)).mul_(p).mul_(1.0 - beta)
 
 
-def _normalizer(normalizer: float | Tensor | None, n_rows: int, device) -> Tensor:
-    if normalizer is None:
-        return torch.tensor(float(max(n_rows, 1)), device=device)
-    if isinstance(normalizer, Tensor):
-        return normalizer.to(device=device, dtype=torch.float32).reshape(())
-    if not normalizer > 0:
-        raise ValueError(f"normalizer must be > 0, got {normalizer}")
-    return torch.tensor(float(normalizer), device=device)
-
-
-class _ChunkedLinearKL(torch.autograd.Function):
-    """Loss and gradients in one chunked pass; backward only rescales the saved gradients."""
-
-    @staticmethod
-    def forward(ctx, h_p, h_q, weight, weight_q, divergence, beta, temperature, chunk, norm):
-        n, _ = h_p.shape
-        w32 = weight.float()
-        # weight_q is None for target=self: one float32 copy of the head serves both branches.
-        wq32 = w32 if weight_q is None else weight_q.float()
-        inv_t = 1.0 / temperature
-        need_w = ctx.needs_input_grad[2]
-        grad_h = torch.empty(h_p.shape, dtype=torch.float32, device=h_p.device)
-        grad_w = torch.zeros_like(w32) if need_w else None
-        total = torch.zeros((), dtype=torch.float32, device=h_p.device)
-        for start in range(0, n, chunk):
-            hp = h_p[start:start + chunk].float()
-            z_p = torch.mm(hp, w32.t()).mul_(inv_t)
-            z_q = torch.mm(h_q[start:start + chunk].float(), wq32.t()).mul_(inv_t)
-            loss, g = divergence_and_grad(z_p, z_q, divergence, beta)
-            total += loss.sum()
-            g.mul_(inv_t)  # chain rule through the division by T
-            torch.mm(g, w32, out=grad_h[start:start + chunk])
-            if need_w:
-                grad_w.addmm_(g.t(), hp)
-        inv_norm = 1.0 / norm
-        ctx.save_for_backward(grad_h.mul_(inv_norm).to(h_p.dtype),
-                              grad_w.mul_(inv_norm).to(weight.dtype) if need_w else None)
-        ctx.used = False
-        return total * inv_norm
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_out):
-        if ctx.used:
-            raise RuntimeError("linear_kl_loss backward can run once (its gradients are "
-                               "scaled in place); recompute the loss instead of retain_graph")
-        ctx.used = True
-        grad_h, grad_w = ctx.saved_tensors
-        # In place so the [V, H] gradient is not copied; grad_out is 1 in ordinary training.
-        grad_h = grad_h.mul_(grad_out.to(grad_h.dtype))
-        if grad_w is not None:
-            grad_w = grad_w.mul_(grad_out.to(grad_w.dtype))
-        return grad_h, None, grad_w, None, None, None, None, None, None
+def _kl_chunk(
+    h_q: Tensor, wq32: Tensor | None, divergence: str, beta: float, inv_t: float, z_p: Tensor, rows: slice, w32: Tensor
+) -> tuple[Tensor, Tensor]:
+    """The KL's chunk of the chunked pass (kale.train.chunked): ``z_p`` are the p logits of
+    ``rows``; ``wq32`` the float32 q head, None when it is p's own (``w32``)."""
+    z_p.mul_(inv_t)
+    z_q = torch.mm(h_q[rows].float(), (w32 if wq32 is None else wq32).t()).mul_(inv_t)
+    loss, g = divergence_and_grad(z_p, z_q, divergence, beta)
+    return loss.sum(), g.mul_(inv_t)  # chain rule through the division by T
 
 
 def reference_linear_kl_loss(
@@ -198,23 +108,21 @@ def reference_linear_kl_loss(
     normalizer: float | Tensor | None = None,
 ) -> Tensor:
     """Chunked float32 PyTorch loss; the CPU path and the oracle for the fused kernel.
-    ``chunk_size`` rows at a time (default: see DEFAULT_CHUNK_BYTES)."""
-    divergence = resolve_divergence(divergence, beta)
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    h_p, h_q = select_rows(hidden_p, mask), select_rows(hidden_q, mask).detach()
-    weight_q = None if weight_q is None else weight_q.detach()
-    check_inputs(h_p, h_q, weight, weight if weight_q is None else weight_q)
+    ``chunk_size`` rows at a time (default: see kale.train.chunked.DEFAULT_CHUNK_BYTES)."""
+    h_p, h_q, weight_q, divergence = kl_inputs(
+        hidden_p, hidden_q, weight, mask, weight_q, divergence, beta, temperature
+    )
     n = h_p.shape[0]
-    norm = _normalizer(normalizer, n, h_p.device)
+    norm = resolve_normalizer(normalizer, n, h_p.device)
     if n == 0:
-        # Keep the graph connected so backward still yields (zero) gradients.
-        return (h_p.sum() + weight.sum()) * 0.0
+        return zero_loss(h_p, weight)
     chunk = chunk_size or default_chunk_rows(weight.shape[0], n)
     if chunk < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk}")
-    return _ChunkedLinearKL.apply(h_p, h_q, weight, weight_q, divergence, beta, temperature,
-                                  chunk, norm)
+    # weight_q is None for target=self: one float32 copy of the head serves both branches.
+    wq32 = None if weight_q is None else weight_q.float()
+    chunk_loss = functools.partial(_kl_chunk, h_q, wq32, divergence, beta, 1.0 / temperature)
+    return ChunkedLinearLoss.apply(h_p, weight, chunk_loss, chunk, norm, "linear_kl_loss")
 
 
 def naive_linear_kl_loss(
@@ -238,8 +146,7 @@ def naive_linear_kl_loss(
     dtype = torch.float64 if h_p.dtype == torch.float64 else torch.float32
     logp = torch.log_softmax((h_p.to(dtype) @ weight.to(dtype).t()) / temperature, dim=-1)
     with torch.no_grad():
-        logq = torch.log_softmax((h_q.to(dtype) @ weight_q.detach().to(dtype).t()) / temperature,
-                                 dim=-1)
+        logq = torch.log_softmax((h_q.to(dtype) @ weight_q.detach().to(dtype).t()) / temperature, dim=-1)
     kl = lambda a, b: (a.exp() * (a - b)).sum(-1)  # noqa: E731  KL(a || b) from log-probs
     if divergence == "reverse_kl":
         rows = kl(logp, logq)
@@ -248,7 +155,7 @@ def naive_linear_kl_loss(
     else:
         logm = torch.logsumexp(torch.stack([logp + math.log1p(-beta), logq + math.log(beta)]), 0)
         rows = beta * kl(logq, logm) + (1.0 - beta) * kl(logp, logm)
-    return rows.sum() / _normalizer(normalizer, h_p.shape[0], h_p.device).to(dtype)
+    return rows.sum() / resolve_normalizer(normalizer, h_p.shape[0], h_p.device).to(dtype)
 
 
 def triton_available() -> bool:

@@ -8,30 +8,18 @@ from pathlib import Path
 
 import torch
 
+from kale.exceptions import KaleError
+from kale.model_source import resolve_model
 from kale.train.config import TrainConfig
 from kale.train.errors import KaleTrainError
 
 
 def _locate(cfg: TrainConfig) -> tuple[Path, str | None]:
-    from kale.eval.models import ALIASES, resolve_model
-
-    if cfg.model.lower() in ALIASES:  # e.g. smollm2-135m-instruct, shipped as a package
-        return resolve_model(cfg.model)
-    path, gguf = Path(cfg.model), cfg.gguf_file
-    if path.is_file() and path.suffix == ".gguf":
-        return path.parent, path.name
-    if not path.exists():
-        raise KaleTrainError(f"model {path}: no such file or folder (models load from local "
-                             "folders; nothing is downloaded at run time)")
-    if gguf is None and path.is_dir() and not (path / "config.json").exists():
-        found = sorted(p.name for p in path.glob("*.gguf"))
-        if len(found) == 1:
-            gguf = found[0]
-        elif found:
-            raise KaleTrainError(f"model {path}: several GGUF files {found}; set gguf_file")
-        else:
-            raise KaleTrainError(f"model {path}: neither config.json nor a .gguf file inside")
-    return path, gguf
+    # The resolver every stage uses; its errors become the training stage's own.
+    try:
+        return resolve_model(cfg.model, cfg.gguf_file)
+    except KaleError as exc:
+        raise KaleTrainError(str(exc)) from None
 
 
 def load_model_and_tokenizer(cfg: TrainConfig):
@@ -40,8 +28,7 @@ def load_model_and_tokenizer(cfg: TrainConfig):
     path, gguf = _locate(cfg)
     kw = {"gguf_file": gguf} if gguf else {}
     tokenizer = AutoTokenizer.from_pretrained(str(path), **kw)
-    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, cfg.torch_dtype),
-                                                 **kw)
+    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, cfg.torch_dtype), **kw)
     if gguf:
         # GGUF weights are dequantised on load; drop the quantizer so the result trains and
         # saves as an ordinary model (save_pretrained refuses a quantised one).
@@ -60,14 +47,20 @@ def load_model_and_tokenizer(cfg: TrainConfig):
             from peft import LoraConfig, get_peft_model
         except ImportError as exc:
             raise KaleTrainError("lora=true needs the peft package") from exc
-        model = get_peft_model(model, LoraConfig(
-            r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-            target_modules=list(cfg.lora_target_modules), task_type="CAUSAL_LM"))
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=cfg.lora_r,
+                lora_alpha=cfg.lora_alpha,
+                lora_dropout=cfg.lora_dropout,
+                target_modules=list(cfg.lora_target_modules),
+                task_type="CAUSAL_LM",
+            ),
+        )
     return model, tokenizer
 
 
-def save_plain_model(model, tokenizer, final: Path, cfg: TrainConfig,
-                     state_dict: dict | None = None) -> Path:
+def save_plain_model(model, tokenizer, final: Path, cfg: TrainConfig, state_dict: dict | None = None) -> Path:
     """Write a folder that ``from_pretrained`` loads (safetensors), replacing ``final``
     atomically. LoRA is merged when ``merge_lora``; otherwise only the adapter is saved.
     ``state_dict`` (FSDP: the gathered full weights) replaces the model's own tensors."""

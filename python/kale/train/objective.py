@@ -22,8 +22,7 @@ from kale.train.losses import linear_kl_loss
 def final_hidden(model, ids, attn):
     # logits_to_keep=1 stops the model projecting every position onto the vocabulary; the
     # losses apply the head themselves, to answer positions only.
-    out = model(input_ids=ids, attention_mask=attn, output_hidden_states=True,
-                logits_to_keep=1, use_cache=False)
+    out = model(input_ids=ids, attention_mask=attn, output_hidden_states=True, logits_to_keep=1, use_cache=False)
     return out.hidden_states[-1]
 
 
@@ -49,8 +48,7 @@ class Objective:
         try:
             with torch.no_grad():
                 if self.frozen is not None:
-                    return final_hidden(self.frozen, batch["q_ids"], batch["q_attn"]), \
-                        self._head(self.frozen)
+                    return final_hidden(self.frozen, batch["q_ids"], batch["q_attn"]), self._head(self.frozen)
                 if self.cfg.target == "frozen":  # LoRA: the base model is the frozen start
                     with model.disable_adapter():
                         return final_hidden(model, batch["q_ids"], batch["q_attn"]), None
@@ -67,8 +65,9 @@ class Objective:
         if cfg.mode == "rationale-sft":
             h = final_hidden(model, batch["q_ids"], batch["q_attn"])
             with torch.autocast(device_type, enabled=False):
-                ce = linear_cross_entropy(h[batch["q_target"]], head, batch["q_labels"],
-                                          chunk_size=cfg.loss_chunk_size, normalizer=norm)
+                ce = linear_cross_entropy(
+                    h[batch["q_target"]], head, batch["q_labels"], chunk_size=cfg.loss_chunk_size, normalizer=norm
+                )
             return ce, {"loss": ce.detach(), "ce": ce.detach()}
         pieces: dict[str, torch.Tensor] = {}
         loss = None
@@ -81,15 +80,21 @@ class Objective:
         if uses_target:
             with torch.autocast(device_type, enabled=False):
                 loss = linear_kl_loss(
-                    h_p, h_q[batch["q_answer"]], head, weight_q=head_q,
-                    implementation=cfg.loss_implementation, divergence=cfg.divergence,
-                    beta=cfg.beta, temperature=cfg.temperature,
-                    chunk_size=cfg.loss_chunk_size, normalizer=norm)
+                    h_p,
+                    h_q[batch["q_answer"]],
+                    head,
+                    weight_q=head_q,
+                    implementation=cfg.loss_implementation,
+                    divergence=cfg.divergence,
+                    beta=cfg.beta,
+                    temperature=cfg.temperature,
+                    chunk_size=cfg.loss_chunk_size,
+                    normalizer=norm,
+                )
             pieces["kl"] = loss.detach()
         if cfg.mode in ("sft", "ka+sft"):
             with torch.autocast(device_type, enabled=False):
-                ce = linear_cross_entropy(h_p, head, batch["p_labels"],
-                                          chunk_size=cfg.loss_chunk_size, normalizer=norm)
+                ce = linear_cross_entropy(h_p, head, batch["p_labels"], chunk_size=cfg.loss_chunk_size, normalizer=norm)
             pieces["ce"] = ce.detach()
             loss = ce if loss is None else loss + cfg.ce_weight * ce
         pieces["loss"] = loss.detach()

@@ -14,8 +14,8 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -38,7 +38,8 @@ class StepPlan:
             raise KaleTrainError(
                 f"{len(examples)} usable examples are fewer than one optimizer step needs "
                 f"({cfg.micro_batch_size} x {cfg.grad_accum_steps} accumulation x {world} "
-                "processes); lower micro_batch_size or grad_accum_steps")
+                "processes); lower micro_batch_size or grad_accum_steps"
+            )
         total = cfg.epochs * self.steps_per_epoch
         self.total_steps = min(total, cfg.max_steps) if cfg.max_steps else total
         self._order: tuple[int, list[int]] | None = None
@@ -52,14 +53,17 @@ class StepPlan:
     def step(self, step: int) -> tuple[int, list[list[Example]], int]:
         """(epoch, this process's micro-batches, target tokens of the whole step)."""
         epoch, within = divmod(step, self.steps_per_epoch)
-        idx = self.order(epoch)[within * self.per_step:(within + 1) * self.per_step]
+        idx = self.order(epoch)[within * self.per_step : (within + 1) * self.per_step]
         mb = self.cfg.micro_batch_size
-        mine = [[self.examples[i] for i in idx[(k * self.world + self.rank) * mb:
-                                               (k * self.world + self.rank + 1) * mb]]
-                for k in range(self.cfg.grad_accum_steps)]
+        mine = [
+            [self.examples[i] for i in idx[(k * self.world + self.rank) * mb : (k * self.world + self.rank + 1) * mb]]
+            for k in range(self.cfg.grad_accum_steps)
+        ]
         rsft = self.cfg.mode == "rationale-sft"
-        tokens = sum(len(self.examples[i].q_ids) - self.examples[i].q_target_start if rsft
-                     else self.examples[i].answer_len for i in idx)
+        tokens = sum(
+            len(self.examples[i].q_ids) - self.examples[i].q_target_start if rsft else self.examples[i].answer_len
+            for i in idx
+        )
         return epoch, mine, tokens
 
 
@@ -71,6 +75,7 @@ def _lr_lambda(cfg: TrainConfig, total: int) -> Callable[[int], float]:
             return 1.0
         frac = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
         return 1.0 - frac if cfg.lr_schedule == "linear" else 0.5 * (1 + math.cos(math.pi * frac))
+
     return f
 
 
@@ -108,12 +113,12 @@ def _full_model_state(accelerator, wrapped, cfg: TrainConfig) -> dict[str, torch
     model = accelerator.unwrap_model(wrapped).model
     names = {n for n, _ in model.named_parameters()} | {n for n, _ in model.named_buffers()}
     full = {k.removeprefix("model."): v for k, v in full.items()}
-    return {k: v.to(dtype) if v.is_floating_point() else v
-            for k, v in full.items() if k in names}
+    return {k: v.to(dtype) if v.is_floating_point() else v for k, v in full.items() if k in names}
 
 
-def _preflight(cfg: TrainConfig, model, tokenizer, examples: list[Example], accelerator, out: Path,
-               fsdp: bool) -> list[Example]:
+def _preflight(
+    cfg: TrainConfig, model, tokenizer, examples: list[Example], accelerator, out: Path, fsdp: bool
+) -> list[Example]:
     """The teachable signal of the training rows, printed and written to
     ``output_dir/teachable.parquet``; with ``min_teacher_gain``, the rows that pass it.
     Every process computes the same thing (the model is the same), so no communication."""
@@ -121,12 +126,15 @@ def _preflight(cfg: TrainConfig, model, tokenizer, examples: list[Example], acce
 
     if fsdp:  # every process would need the whole model
         if cfg.min_teacher_gain is not None:
-            raise KaleTrainError("min_teacher_gain under FSDP is not supported: run `kale diagnose` "
-                                 "first and train on the rows it keeps (--keep)")
+            raise KaleTrainError(
+                "min_teacher_gain under FSDP is not supported: run `kale diagnose` "
+                "first and train on the rows it keeps (--keep)"
+            )
         return examples
     model.to(accelerator.device)
-    records, summary = run_diagnostic(model, tokenizer, examples, cfg,
-                                      progress=cfg.progress and accelerator.is_main_process)
+    records, summary = run_diagnostic(
+        model, tokenizer, examples, cfg, progress=cfg.progress and accelerator.is_main_process
+    )
     if accelerator.is_main_process:
         write_records(records, out / "teachable.parquet")
         print("\n".join(summary.lines()), file=sys.stderr)
@@ -134,12 +142,16 @@ def _preflight(cfg: TrainConfig, model, tokenizer, examples: list[Example], acce
         return examples
     kept = keep_teaching(examples, records, cfg.min_teacher_gain)
     if accelerator.is_main_process:
-        print(f"min_teacher_gain={cfg.min_teacher_gain}: training on {len(kept)} of {len(examples)} "
-              "rows (those where the rationale raises the gold answer's probability by more)",
-              file=sys.stderr)
+        print(
+            f"min_teacher_gain={cfg.min_teacher_gain}: training on {len(kept)} of {len(examples)} "
+            "rows (those where the rationale raises the gold answer's probability by more)",
+            file=sys.stderr,
+        )
     if not kept:
-        raise KaleTrainError(f"min_teacher_gain={cfg.min_teacher_gain}: no row passes (see "
-                             f"{out / 'teachable.parquet'}); the rationales teach nothing at this bar")
+        raise KaleTrainError(
+            f"min_teacher_gain={cfg.min_teacher_gain}: no row passes (see "
+            f"{out / 'teachable.parquet'}); the rationales teach nothing at this bar"
+        )
     return kept
 
 
@@ -156,32 +168,40 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
     cfg = config.validate()
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
     if accelerator.distributed_type == DistributedType.DEEPSPEED:
-        raise KaleTrainError("DeepSpeed is not supported: use FSDP (configs/train/"
-                             "accelerate_fsdp.yaml) or DDP (accelerate launch --multi_gpu)")
+        raise KaleTrainError(
+            "DeepSpeed is not supported: use FSDP (configs/train/"
+            "accelerate_fsdp.yaml) or DDP (accelerate launch --multi_gpu)"
+        )
     fsdp = accelerator.distributed_type == DistributedType.FSDP
     if fsdp and accelerator.state.fsdp_plugin.fsdp_version != 2:
-        raise KaleTrainError("FSDP1 is not supported: set fsdp_version: 2 in the accelerate "
-                             "config (see configs/train/accelerate_fsdp.yaml)")
+        raise KaleTrainError(
+            "FSDP1 is not supported: set fsdp_version: 2 in the accelerate "
+            "config (see configs/train/accelerate_fsdp.yaml)"
+        )
     if fsdp and cfg.lora:
-        raise KaleTrainError("lora=true under FSDP is not supported (merging the adapter needs "
-                             "the full model); LoRA fits DDP: accelerate launch --multi_gpu")
+        raise KaleTrainError(
+            "lora=true under FSDP is not supported (merging the adapter needs "
+            "the full model); LoRA fits DDP: accelerate launch --multi_gpu"
+        )
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     model, tokenizer = load_model_and_tokenizer(cfg)
     # Sequences past the model's context are skipped (or rejected) like any other bad row.
     context = getattr(model.config, "max_position_embeddings", None) or cfg.max_length
-    data = load_pairs(cfg.data, tokenizer,
-                      dataclasses.replace(cfg, max_length=min(cfg.max_length, context)))
+    data = load_pairs(cfg.data, tokenizer, dataclasses.replace(cfg, max_length=min(cfg.max_length, context)))
     if cfg.min_teacher_gain is not None or (cfg.preflight and cfg.mode != "sft"):
         data.examples = _preflight(cfg, model, tokenizer, data.examples, accelerator, out, fsdp)
     plan = StepPlan(data.examples, cfg, accelerator.num_processes, accelerator.process_index)
     objective = Objective(cfg, model)  # copies the frozen target before wrapping
     # The objective is the forward of one module (see ObjectiveModule): DDP or FSDP wrap it.
     wrapper = ObjectiveModule(objective, model)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                                  lr=cfg.learning_rate, betas=cfg.adam_betas,
-                                  weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=cfg.learning_rate,
+        betas=cfg.adam_betas,
+        weight_decay=cfg.weight_decay,
+    )
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, plan.total_steps))
     wrapped, optimizer = accelerator.prepare(wrapper, optimizer)
     # FSDP replaces the parameters (by sharded ones): collect them after prepare.
@@ -195,24 +215,37 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
         changed = cfg.changes_from(saved["config"])
         if changed:
             lines = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
-            raise KaleTrainError(f"{ckpt}: cannot resume, the configuration changed ({lines}); "
-                                 "use a new output_dir or set resume=false")
-        load_checkpoint(ckpt, accelerator.unwrap_model(wrapped).model, optimizer, scheduler,
-                        accelerator.scaler, sharded=fsdp)
+            raise KaleTrainError(
+                f"{ckpt}: cannot resume, the configuration changed ({lines}); use a new output_dir or set resume=false"
+            )
+        load_checkpoint(
+            ckpt, accelerator.unwrap_model(wrapped).model, optimizer, scheduler, accelerator.scaler, sharded=fsdp
+        )
         start = saved["step"]
     main = accelerator.is_main_process
     if main:
         import yaml
 
         (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-        (out / "data_report.json").write_text(json.dumps(
-            {"examples": len(data.examples), "model_context": context,
-             "skipped": dict(data.skipped),
-             "skipped_rows": {k: v[:100] for k, v in data.skipped_rows.items()}}, indent=1))
-    log = JsonlLog(out / "train_log.jsonl", out / "tensorboard" if cfg.tensorboard else None) \
-        if main else None
-    bar = tqdm(total=plan.total_steps, initial=start, disable=not (cfg.progress and main),
-               desc=f"kale train ({cfg.mode})", unit="step")
+        (out / "data_report.json").write_text(
+            json.dumps(
+                {
+                    "examples": len(data.examples),
+                    "model_context": context,
+                    "skipped": dict(data.skipped),
+                    "skipped_rows": {k: v[:100] for k, v in data.skipped_rows.items()},
+                },
+                indent=1,
+            )
+        )
+    log = JsonlLog(out / "train_log.jsonl", out / "tensorboard" if cfg.tensorboard else None) if main else None
+    bar = tqdm(
+        total=plan.total_steps,
+        initial=start,
+        disable=not (cfg.progress and main),
+        desc=f"kale train ({cfg.mode})",
+        unit="step",
+    )
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     model.train()
     for step in range(start, plan.total_steps):
@@ -221,8 +254,7 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
         norm = tokens / accelerator.num_processes  # a float: see ObjectiveModule.forward
         sums: dict[str, torch.Tensor] = {}
         for k, examples in enumerate(micro_batches):
-            batch = {n: v.to(accelerator.device)
-                     for n, v in collate(examples, pad_id, cfg.mode).items()}
+            batch = {n: v.to(accelerator.device) for n, v in collate(examples, pad_id, cfg.mode).items()}
             last = k == len(micro_batches) - 1
             # DDP: all-reduce once, after the last micro-batch. FSDP reduce-scatters after every
             # micro-batch: skipping it would hold a full unsharded gradient on every GPU.
@@ -251,9 +283,16 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
         seconds = max(time.perf_counter() - t0, 1e-9)
         # Throughput counts every token this process ran through the model (both branches).
         seen = sum(len(e.p_ids) + len(e.q_ids) for mb in micro_batches for e in mb)
-        record = {"step": done, "epoch": epoch, "lr": scheduler.get_last_lr()[0],
-                  "target_tokens": tokens, **parts, "grad_norm": grad_norm,
-                  "seconds": seconds, "tokens_per_s": seen / seconds}
+        record = {
+            "step": done,
+            "epoch": epoch,
+            "lr": scheduler.get_last_lr()[0],
+            "target_tokens": tokens,
+            **parts,
+            "grad_norm": grad_norm,
+            "seconds": seconds,
+            "tokens_per_s": seen / seconds,
+        }
         if main and done % cfg.log_every == 0:
             log.write(record)
         bar.update(1)
@@ -261,10 +300,18 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
         if (cfg.save_every and done % cfg.save_every == 0) or done == plan.total_steps:
             accelerator.wait_for_everyone()
             if main or fsdp:  # FSDP gathers the state collectively; rank 0 writes
-                save_checkpoint(out, done, accelerator.unwrap_model(wrapped).model, optimizer,
-                                scheduler, accelerator.scaler,
-                                {"config": cfg.to_dict(), "epoch": epoch}, cfg.keep_checkpoints,
-                                sharded=fsdp, write=main)
+                save_checkpoint(
+                    out,
+                    done,
+                    accelerator.unwrap_model(wrapped).model,
+                    optimizer,
+                    scheduler,
+                    accelerator.scaler,
+                    {"config": cfg.to_dict(), "epoch": epoch},
+                    cfg.keep_checkpoints,
+                    sharded=fsdp,
+                    write=main,
+                )
         if on_step is not None and main:
             on_step(done, record)
     bar.close()
@@ -275,7 +322,6 @@ def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = 
     # FSDP: the full weights are gathered onto rank 0 (collective), cast to torch_dtype.
     state = _full_model_state(accelerator, wrapped, cfg) if fsdp else None
     if main:
-        save_plain_model(accelerator.unwrap_model(wrapped).model, tokenizer, final, cfg,
-                         state_dict=state)
+        save_plain_model(accelerator.unwrap_model(wrapped).model, tokenizer, final, cfg, state_dict=state)
     accelerator.wait_for_everyone()
     return final

@@ -1,35 +1,12 @@
 //! Build -> open round trips against a plain reference, and damaged graphs.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 
-use kale_core::ingest::{OnError, Source, TriplesSource};
-use kale_core::{build, BuildOptions, Dir, Graph, KaleError};
+use common::build_tsv;
+use kale_core::{Dir, Graph, KaleError};
 use proptest::prelude::*;
-
-fn options(memory: u64) -> BuildOptions {
-    BuildOptions {
-        memory,
-        on_error: OnError::Fail,
-        progress: false,
-        overwrite: false,
-    }
-}
-
-fn build_tsv(dir: &std::path::Path, rows: &[(String, String, String)], memory: u64) -> Graph {
-    let tsv = dir.join("t.tsv");
-    let mut f = std::fs::File::create(&tsv).expect("create");
-    for (h, r, t) in rows {
-        writeln!(f, "{h}\t{r}\t{t}").expect("write");
-    }
-    let source = Source::Triples(TriplesSource {
-        triples: vec![tsv],
-        ..Default::default()
-    });
-    let out = dir.join("g.kg");
-    build(&source, &out, &options(memory), &|| false).expect("build");
-    Graph::open(&out).expect("open")
-}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]

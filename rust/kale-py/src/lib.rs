@@ -61,6 +61,8 @@ fn build(
 }
 
 /// Writes a Wikidata-shaped random graph as TSV triples (see kale_core::generate).
+// One argument per Python keyword: the signature is the Python one.
+#[allow(clippy::too_many_arguments)]
 #[pyfunction]
 #[pyo3(signature = (out, *, nodes, edges, relations = 2000, hubs = 5, hub_share = 0.08, seed = 0))]
 fn generate(

@@ -40,6 +40,8 @@ pub struct PyPath {
 }
 
 /// Paths shortest first, whether a bound cut them short and why, and search statistics.
+/// Results compare (and hash) by their answer: the query, paths, bounds and expansions;
+/// `seconds` is a measurement of one run, so it is left out.
 #[pyclass(name = "PathResult", module = "kale._core", frozen, sequence)]
 pub struct PyPathResult {
     result: SearchResult,
@@ -281,6 +283,23 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+type Answer<'a> = (&'a [u32], &'a [u32], &'a [Path], bool, Option<&'a str>, u64);
+
+impl PyPathResult {
+    /// What equality and the hash compare: everything but the time taken.
+    fn answer(&self) -> Answer<'_> {
+        let r = &self.result;
+        (
+            &self.sources,
+            &self.targets,
+            &r.paths,
+            r.truncated,
+            r.reason.as_deref(),
+            r.expanded,
+        )
+    }
+}
+
 fn result(r: SearchResult, sources: Vec<u32>, targets: Vec<u32>) -> PyPathResult {
     PyPathResult {
         result: r,
@@ -371,16 +390,6 @@ impl PyGraph {
         Ok(PyPathOptions {
             inner: self.search_options(options)?,
         })
-    }
-
-    /// The A* heuristic h(node) for each node (for tests of its admissibility).
-    fn _astar_heuristic(
-        &self,
-        targets: Vec<u32>,
-        nodes: Vec<u32>,
-        options: &PyPathOptions,
-    ) -> Vec<u32> {
-        kale_core::paths::heuristic_for_test(&self.inner, &targets, &nodes, &options.inner)
     }
 }
 
@@ -535,6 +544,16 @@ impl PyPathResult {
 
     fn __len__(&self) -> usize {
         self.result.paths.len()
+    }
+
+    fn __eq__(&self, other: &Self) -> bool {
+        self.answer() == other.answer()
+    }
+
+    fn __hash__(&self) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.answer().hash(&mut h);
+        h.finish()
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

@@ -1,2 +1,2 @@
-"""Triton kernels. Importing this package imports triton; use kale.train.losses for the
-device-agnostic entry point."""
+"""Triton kernels. The package itself imports nothing; its modules import triton, and
+kale.train.losses, the device-agnostic entry point, loads them only for CUDA tensors."""

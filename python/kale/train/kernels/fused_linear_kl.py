@@ -29,15 +29,33 @@ import torch
 import triton
 import triton.language as tl
 
-from kale.train.losses import check_inputs, resolve_divergence, select_rows, _normalizer
+from kale.train.loss_contract import kl_inputs, resolve_normalizer, zero_loss
 
 _DIVERGENCE_ID = {"reverse_kl": 0, "forward_kl": 1, "jsd": 2}
 
 
 @triton.jit
-def _logit_tiles(HP, HQ, W, WQ, rows, cols, row_ok, col_ok, H, s_hp, s_hq, s_w, s_wq, inv_t,
-                 BLOCK_M: tl.constexpr, BLOCK_V: tl.constexpr, BLOCK_H: tl.constexpr,
-                 UPCAST: tl.constexpr, PRECISION: tl.constexpr):
+def _logit_tiles(
+    HP,
+    HQ,
+    W,
+    WQ,
+    rows,
+    cols,
+    row_ok,
+    col_ok,
+    H,
+    s_hp,
+    s_hq,
+    s_w,
+    s_wq,
+    inv_t,
+    BLOCK_M: tl.constexpr,
+    BLOCK_V: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+    UPCAST: tl.constexpr,
+    PRECISION: tl.constexpr,
+):
     # z_p, z_q: [BLOCK_M, BLOCK_V] fp32 tiles of h_p W^T / T and h_q W_q^T / T.
     z_p = tl.zeros((BLOCK_M, BLOCK_V), dtype=tl.float32)
     z_q = tl.zeros((BLOCK_M, BLOCK_V), dtype=tl.float32)
@@ -61,11 +79,33 @@ def _logit_tiles(HP, HQ, W, WQ, rows, cols, row_ok, col_ok, H, s_hp, s_hq, s_w, 
 
 
 @triton.jit
-def _stats_kernel(HP, HQ, W, WQ, PART, LSE_P, LSE_Q, N, V, H, v_per_split,
-                  s_hp, s_hq, s_w, s_wq, inv_t, log_beta, log_1mbeta,
-                  DIV: tl.constexpr, PASS: tl.constexpr, BLOCK_M: tl.constexpr,
-                  BLOCK_V: tl.constexpr, BLOCK_H: tl.constexpr, UPCAST: tl.constexpr,
-                  PRECISION: tl.constexpr):
+def _stats_kernel(
+    HP,
+    HQ,
+    W,
+    WQ,
+    PART,
+    LSE_P,
+    LSE_Q,
+    N,
+    V,
+    H,
+    v_per_split,
+    s_hp,
+    s_hq,
+    s_w,
+    s_wq,
+    inv_t,
+    log_beta,
+    log_1mbeta,
+    DIV: tl.constexpr,
+    PASS: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_V: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+    UPCAST: tl.constexpr,
+    PRECISION: tl.constexpr,
+):
     # PART: [5, SPLITS, N] fp32 partials. PASS 1: m_p, s_p, m_q, s_q, cross term.
     # PASS 2 (jsd): slot 0 = sum q (log q - log m), slot 1 = sum p (log p - log m).
     pid_m = tl.program_id(0)
@@ -88,8 +128,27 @@ def _stats_kernel(HP, HQ, W, WQ, PART, LSE_P, LSE_Q, N, V, H, v_per_split,
     for v0 in range(v_lo, v_hi, BLOCK_V):
         cols = v0 + tl.arange(0, BLOCK_V).to(tl.int64)
         col_ok = cols < v_hi
-        z_p, z_q = _logit_tiles(HP, HQ, W, WQ, rows, cols, row_ok, col_ok, H, s_hp, s_hq, s_w,
-                                s_wq, inv_t, BLOCK_M, BLOCK_V, BLOCK_H, UPCAST, PRECISION)
+        z_p, z_q = _logit_tiles(
+            HP,
+            HQ,
+            W,
+            WQ,
+            rows,
+            cols,
+            row_ok,
+            col_ok,
+            H,
+            s_hp,
+            s_hq,
+            s_w,
+            s_wq,
+            inv_t,
+            BLOCK_M,
+            BLOCK_V,
+            BLOCK_H,
+            UPCAST,
+            PRECISION,
+        )
         valid = row_ok[:, None] & col_ok[None, :]
         if PASS == 1:
             new_p = tl.maximum(m_p, tl.max(tl.where(valid, z_p, neg_inf), axis=1))
@@ -132,10 +191,37 @@ def _stats_kernel(HP, HQ, W, WQ, PART, LSE_P, LSE_Q, N, V, H, v_per_split,
 
 
 @triton.jit
-def _grad_logits_kernel(HP, HQ, W, WQ, G, LSE_P, LSE_Q, AUX, SCALE, N, V, H, v_start, v_len,
-                        s_hp, s_hq, s_w, s_wq, s_g, inv_t, log_beta, log_1mbeta, one_m_beta,
-                        DIV: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_V: tl.constexpr,
-                        BLOCK_H: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr):
+def _grad_logits_kernel(
+    HP,
+    HQ,
+    W,
+    WQ,
+    G,
+    LSE_P,
+    LSE_Q,
+    AUX,
+    SCALE,
+    N,
+    V,
+    H,
+    v_start,
+    v_len,
+    s_hp,
+    s_hq,
+    s_w,
+    s_wq,
+    s_g,
+    inv_t,
+    log_beta,
+    log_1mbeta,
+    one_m_beta,
+    DIV: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_V: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+    UPCAST: tl.constexpr,
+    PRECISION: tl.constexpr,
+):
     # G[row, c] = SCALE * dLoss_row / dz_p[row, v_start + c] for c < v_len; AUX holds KL(p||q)
     # (reverse) or KL(p||m) (jsd) per row. SCALE = grad_out / (T * normalizer), read on device.
     pid_m = tl.program_id(0)
@@ -146,8 +232,27 @@ def _grad_logits_kernel(HP, HQ, W, WQ, G, LSE_P, LSE_Q, AUX, SCALE, N, V, H, v_s
     local = pid_v.to(tl.int64) * BLOCK_V + tl.arange(0, BLOCK_V)
     cols = v_start + local
     col_ok = (local < v_len) & (cols < V)
-    z_p, z_q = _logit_tiles(HP, HQ, W, WQ, rows, cols, row_ok, col_ok, H, s_hp, s_hq, s_w, s_wq,
-                            inv_t, BLOCK_M, BLOCK_V, BLOCK_H, UPCAST, PRECISION)
+    z_p, z_q = _logit_tiles(
+        HP,
+        HQ,
+        W,
+        WQ,
+        rows,
+        cols,
+        row_ok,
+        col_ok,
+        H,
+        s_hp,
+        s_hq,
+        s_w,
+        s_wq,
+        inv_t,
+        BLOCK_M,
+        BLOCK_V,
+        BLOCK_H,
+        UPCAST,
+        PRECISION,
+    )
     logp = z_p - tl.load(LSE_P + rows, mask=row_ok, other=0.0)[:, None]
     logq = z_q - tl.load(LSE_Q + rows, mask=row_ok, other=0.0)[:, None]
     p = tl.exp(logp)
@@ -180,122 +285,203 @@ def _blocks(H: int, interpreting: bool) -> tuple[int, int, int]:
     return 32, 128, 64
 
 
+def fused_linear_kl_forward(h_p, h_q, weight, weight_q, divergence, beta, temperature, norm, opts):
+    """Launches the statistics kernel (twice for jsd): returns the loss, the tensors backward
+    needs and its constants."""
+    n, H = h_p.shape
+    V = weight.shape[0]
+    # One operand dtype for tl.dot: the head's (hidden states may come out of autocast in
+    # another); gradients go back in each input's own dtype.
+    dt = weight.dtype
+    h_dtype = h_p.dtype
+    h_p, h_q = h_p.to(dt).contiguous(), h_q.to(dt).contiguous()
+    weight = weight.contiguous()
+    weight_q = None if weight_q is None else weight_q.to(dt).contiguous()
+    wq = weight if weight_q is None else weight_q
+    interp = _interpreting()
+    bm, bv, bh = _blocks(H, interp)
+    bm, bv = opts.get("block_m", bm), opts.get("block_v", bv)
+    div = _DIVERGENCE_ID[divergence]
+    upcast = interp or dt == torch.float32
+    # fp32 on a GPU: tf32x3 keeps ~fp32 accuracy on tensor cores. The interpreter is exact.
+    prec = "ieee" if interp else "tf32x3"
+    inv_t = 1.0 / temperature
+    log_beta = math.log(beta) if div == 2 else 0.0
+    log_1mbeta = math.log1p(-beta) if div == 2 else 0.0
+    # Split the vocabulary across programs so small row counts still fill the GPU.
+    sms = torch.cuda.get_device_properties(h_p.device).multi_processor_count if h_p.is_cuda else 4
+    want = opts.get("splits") or max(1, min(64, (sms * 4) // triton.cdiv(n, bm)))
+    v_per = triton.cdiv(triton.cdiv(V, want), bv) * bv
+    splits = triton.cdiv(V, v_per)
+    part = torch.empty((5, splits, n), dtype=torch.float32, device=h_p.device)
+    lse_p = torch.empty(n, dtype=torch.float32, device=h_p.device)
+    lse_q = torch.empty_like(lse_p)
+    grid = (triton.cdiv(n, bm), splits)
+    args = (h_p, h_q, weight, wq)
+    strides = (h_p.stride(0), h_q.stride(0), weight.stride(0), wq.stride(0))
+
+    def stats(pass_: int) -> None:  # PASS=1: running max, sum and cross term; 2: jsd's KLs to m
+        _stats_kernel[grid](
+            *args,
+            part,
+            lse_p,
+            lse_q,
+            n,
+            V,
+            H,
+            v_per,
+            *strides,
+            inv_t,
+            log_beta,
+            log_1mbeta,
+            DIV=div,
+            PASS=pass_,
+            BLOCK_M=bm,
+            BLOCK_V=bv,
+            BLOCK_H=bh,
+            UPCAST=upcast,
+            PRECISION=prec,
+        )
+
+    stats(1)
+    m_p, s_p, m_q, s_q, cross = part.unbind(0)
+    top_p, top_q = m_p.max(0).values, m_q.max(0).values
+    w_p, w_q = torch.exp(m_p - top_p), torch.exp(m_q - top_q)
+    sum_p, sum_q = (s_p * w_p).sum(0), (s_q * w_q).sum(0)
+    lse_p.copy_(top_p + sum_p.log())
+    lse_q.copy_(top_q + sum_q.log())
+    if div == 0:
+        rows = (cross * w_p).sum(0) / sum_p - lse_p + lse_q
+        aux = rows
+    elif div == 1:
+        rows = (cross * w_q).sum(0) / sum_q - lse_q + lse_p
+        aux = rows
+    else:
+        stats(2)
+        kl_q, aux = part[0].sum(0), part[1].sum(0)
+        rows = beta * kl_q + (1.0 - beta) * aux
+    saved = (h_p, h_q, weight, weight_q, lse_p, lse_q, aux, norm)
+    meta = (
+        div,
+        beta,
+        inv_t,
+        log_beta,
+        log_1mbeta,
+        bm,
+        bv,
+        bh,
+        upcast,
+        prec,
+        h_dtype,
+        opts.get("grad_chunk_bytes", 64 * 2**20),
+    )
+    return rows.sum() / norm, saved, meta
+
+
+def fused_linear_kl_backward(grad_out, saved, meta, need_h, need_w):
+    """Launches the logit-gradient kernel one vocabulary chunk at a time: returns the
+    gradients of the p hidden states and of the head (None where not needed)."""
+    h_p, h_q, weight, weight_q, lse_p, lse_q, aux, norm = saved
+    div, beta, inv_t, log_beta, log_1mbeta, bm, bv, bh, upcast, prec, h_dtype, chunk_bytes = meta
+    n, H = h_p.shape
+    V = weight.shape[0]
+    wq = weight if weight_q is None else weight_q
+    # G is kept in the head's dtype so the two matmuls below run on cuBLAS at full speed;
+    # it is computed in fp32 and rounded once, which does not lose the p ~ q gradient.
+    g_dtype = weight.dtype
+    elem = torch.finfo(g_dtype).bits // 8
+    v_chunk = max(bv, (chunk_bytes // max(1, n * elem)) // bv * bv)
+    v_chunk = min(v_chunk, triton.cdiv(V, bv) * bv)
+    scale = (grad_out.float() * inv_t / norm).reshape(1)
+    grad_h = torch.zeros((n, H), dtype=torch.float32, device=h_p.device) if need_h else None
+    grad_w = torch.empty_like(weight) if need_w else None
+    buf = torch.empty((n, v_chunk), dtype=g_dtype, device=h_p.device)
+    for v0 in range(0, V, v_chunk):
+        vlen = min(v_chunk, V - v0)
+        g = buf[:, :vlen]
+        grid = (triton.cdiv(n, bm), triton.cdiv(vlen, bv))
+        _grad_logits_kernel[grid](
+            h_p,
+            h_q,
+            weight,
+            wq,
+            buf,
+            lse_p,
+            lse_q,
+            aux,
+            scale,
+            n,
+            V,
+            H,
+            v0,
+            vlen,
+            h_p.stride(0),
+            h_q.stride(0),
+            weight.stride(0),
+            wq.stride(0),
+            buf.stride(0),
+            inv_t,
+            log_beta,
+            log_1mbeta,
+            1.0 - beta,
+            DIV=div,
+            BLOCK_M=bm,
+            BLOCK_V=bv,
+            BLOCK_H=bh,
+            UPCAST=upcast,
+            PRECISION=prec,
+        )
+        if need_h:
+            grad_h += torch.mm(g, weight[v0 : v0 + vlen]).float()
+        if need_w:
+            torch.mm(g.t(), h_p, out=grad_w[v0 : v0 + vlen])
+    return (grad_h.to(h_dtype) if need_h else None), grad_w
+
+
 class _FusedLinearKL(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h_p, h_q, weight, weight_q, divergence, beta, temperature, norm, opts):
-        n, H = h_p.shape
-        V = weight.shape[0]
-        # One operand dtype for tl.dot: the head's (hidden states may come out of autocast in
-        # another); gradients go back in each input's own dtype.
-        dt = weight.dtype
-        h_dtype = h_p.dtype
-        h_p, h_q = h_p.to(dt).contiguous(), h_q.to(dt).contiguous()
-        weight = weight.contiguous()
-        weight_q = None if weight_q is None else weight_q.to(dt).contiguous()
-        wq = weight if weight_q is None else weight_q
-        interp = _interpreting()
-        bm, bv, bh = _blocks(H, interp)
-        bm, bv = opts.get("block_m", bm), opts.get("block_v", bv)
-        div = _DIVERGENCE_ID[divergence]
-        upcast = interp or dt == torch.float32
-        # fp32 on a GPU: tf32x3 keeps ~fp32 accuracy on tensor cores. The interpreter is exact.
-        prec = "ieee" if interp else "tf32x3"
-        inv_t = 1.0 / temperature
-        log_beta = math.log(beta) if div == 2 else 0.0
-        log_1mbeta = math.log1p(-beta) if div == 2 else 0.0
-        # Split the vocabulary across programs so small row counts still fill the GPU.
-        sms = (torch.cuda.get_device_properties(h_p.device).multi_processor_count
-               if h_p.is_cuda else 4)
-        want = opts.get("splits") or max(1, min(64, (sms * 4) // triton.cdiv(n, bm)))
-        v_per = triton.cdiv(triton.cdiv(V, want), bv) * bv
-        splits = triton.cdiv(V, v_per)
-        part = torch.empty((5, splits, n), dtype=torch.float32, device=h_p.device)
-        lse_p = torch.empty(n, dtype=torch.float32, device=h_p.device)
-        lse_q = torch.empty_like(lse_p)
-        grid = (triton.cdiv(n, bm), splits)
-        args = (h_p, h_q, weight, wq)
-        strides = (h_p.stride(0), h_q.stride(0), weight.stride(0), wq.stride(0))
-        _stats_kernel[grid](*args, part, lse_p, lse_q, n, V, H, v_per, *strides, inv_t,
-                            log_beta, log_1mbeta, DIV=div, PASS=1, BLOCK_M=bm, BLOCK_V=bv,
-                            BLOCK_H=bh, UPCAST=upcast, PRECISION=prec)
-        m_p, s_p, m_q, s_q, cross = part.unbind(0)
-        top_p, top_q = m_p.max(0).values, m_q.max(0).values
-        w_p, w_q = torch.exp(m_p - top_p), torch.exp(m_q - top_q)
-        sum_p, sum_q = (s_p * w_p).sum(0), (s_q * w_q).sum(0)
-        lse_p.copy_(top_p + sum_p.log())
-        lse_q.copy_(top_q + sum_q.log())
-        if div == 0:
-            rows = (cross * w_p).sum(0) / sum_p - lse_p + lse_q
-            aux = rows
-        elif div == 1:
-            rows = (cross * w_q).sum(0) / sum_q - lse_q + lse_p
-            aux = rows
-        else:
-            _stats_kernel[grid](*args, part, lse_p, lse_q, n, V, H, v_per, *strides, inv_t,
-                                log_beta, log_1mbeta, DIV=div, PASS=2, BLOCK_M=bm, BLOCK_V=bv,
-                                BLOCK_H=bh, UPCAST=upcast, PRECISION=prec)
-            kl_q, aux = part[0].sum(0), part[1].sum(0)
-            rows = beta * kl_q + (1.0 - beta) * aux
-        ctx.save_for_backward(h_p, h_q, weight, weight_q, lse_p, lse_q, aux, norm)
-        ctx.meta = (div, beta, inv_t, log_beta, log_1mbeta, bm, bv, bh, upcast, prec, h_dtype,
-                    opts.get("grad_chunk_bytes", 64 * 2**20))
-        return rows.sum() / norm
+        loss, saved, ctx.meta = fused_linear_kl_forward(
+            h_p, h_q, weight, weight_q, divergence, beta, temperature, norm, opts
+        )
+        ctx.save_for_backward(*saved)
+        return loss
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
-        h_p, h_q, weight, weight_q, lse_p, lse_q, aux, norm = ctx.saved_tensors
-        div, beta, inv_t, log_beta, log_1mbeta, bm, bv, bh, upcast, prec, h_dtype, chunk_bytes = \
-            ctx.meta
         need_h, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[2]
-        n, H = h_p.shape
-        V = weight.shape[0]
-        wq = weight if weight_q is None else weight_q
-        # G is kept in the head's dtype so the two matmuls below run on cuBLAS at full speed;
-        # it is computed in fp32 and rounded once, which does not lose the p ~ q gradient.
-        g_dtype = weight.dtype
-        elem = torch.finfo(g_dtype).bits // 8
-        v_chunk = max(bv, (chunk_bytes // max(1, n * elem)) // bv * bv)
-        v_chunk = min(v_chunk, triton.cdiv(V, bv) * bv)
-        scale = (grad_out.float() * inv_t / norm).reshape(1)
-        grad_h = torch.zeros((n, H), dtype=torch.float32, device=h_p.device) if need_h else None
-        grad_w = torch.empty_like(weight) if need_w else None
-        buf = torch.empty((n, v_chunk), dtype=g_dtype, device=h_p.device)
-        for v0 in range(0, V, v_chunk):
-            vlen = min(v_chunk, V - v0)
-            g = buf[:, :vlen]
-            grid = (triton.cdiv(n, bm), triton.cdiv(vlen, bv))
-            _grad_logits_kernel[grid](h_p, h_q, weight, wq, buf, lse_p, lse_q, aux, scale, n, V,
-                                      H, v0, vlen, h_p.stride(0), h_q.stride(0),
-                                      weight.stride(0), wq.stride(0), buf.stride(0), inv_t,
-                                      log_beta, log_1mbeta, 1.0 - beta, DIV=div, BLOCK_M=bm,
-                                      BLOCK_V=bv, BLOCK_H=bh, UPCAST=upcast, PRECISION=prec)
-            if need_h:
-                grad_h += torch.mm(g, weight[v0:v0 + vlen]).float()
-            if need_w:
-                torch.mm(g.t(), h_p, out=grad_w[v0:v0 + vlen])
-        return (grad_h.to(h_dtype) if need_h else None, None, grad_w, None, None, None, None,
-                None, None)
+        grad_h, grad_w = fused_linear_kl_backward(grad_out, ctx.saved_tensors, ctx.meta, need_h, need_w)
+        return grad_h, None, grad_w, None, None, None, None, None, None
 
 
-def fused_linear_kl_loss(hidden_p, hidden_q, weight, mask=None, *, weight_q=None,
-                         divergence="reverse_kl", beta=0.5, temperature=1.0, chunk_size=None,
-                         normalizer=None, **opts):
+def fused_linear_kl_loss(
+    hidden_p,
+    hidden_q,
+    weight,
+    mask=None,
+    *,
+    weight_q=None,
+    divergence="reverse_kl",
+    beta=0.5,
+    temperature=1.0,
+    chunk_size=None,
+    normalizer=None,
+    **opts,
+):
     """Same contract as ``reference_linear_kl_loss``; ``chunk_size`` is accepted for the shared
     signature and ignored (tiling is internal). ``opts``: block_m, block_v, splits,
     grad_chunk_bytes — for tests and tuning."""
-    divergence = resolve_divergence(divergence, beta)
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    h_p, h_q = select_rows(hidden_p, mask), select_rows(hidden_q, mask).detach()
-    weight_q = None if weight_q is None else weight_q.detach()
-    check_inputs(h_p, h_q, weight, weight if weight_q is None else weight_q)
+    h_p, h_q, weight_q, divergence = kl_inputs(
+        hidden_p, hidden_q, weight, mask, weight_q, divergence, beta, temperature
+    )
     if not (h_p.is_cuda or _interpreting()):
-        raise ValueError("the fused Triton loss needs CUDA tensors (or TRITON_INTERPRET=1 set "
-                         "before triton is imported); use implementation='reference' on CPU")
+        raise ValueError(
+            "the fused Triton loss needs CUDA tensors (or TRITON_INTERPRET=1 set "
+            "before triton is imported); use implementation='reference' on CPU"
+        )
     n = h_p.shape[0]
-    norm = _normalizer(normalizer, n, h_p.device)
+    norm = resolve_normalizer(normalizer, n, h_p.device)
     if n == 0:
-        return (h_p.sum() + weight.sum()) * 0.0
-    return _FusedLinearKL.apply(h_p, h_q, weight, weight_q, divergence, beta, temperature, norm,
-                                opts)
+        return zero_loss(h_p, weight)
+    return _FusedLinearKL.apply(h_p, h_q, weight, weight_q, divergence, beta, temperature, norm, opts)

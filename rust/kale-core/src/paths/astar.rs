@@ -191,29 +191,6 @@ fn bound(
     )
 }
 
-/// For tests: the whole bound A* uses at every node of `nodes`.
-pub fn heuristic_for_test(
-    g: &Graph,
-    targets: &[u32],
-    nodes: &[u32],
-    o: &SearchOptions,
-) -> Vec<u32> {
-    let mut budget = Budget::new(&SearchOptions {
-        max_expansions: u64::MAX,
-        timeout: None,
-        ..o.clone()
-    });
-    with_scratch(g.node_count(), |scratch| {
-        match bound(g, targets, o, &mut budget, scratch) {
-            Ok(beyond) => nodes
-                .iter()
-                .map(|&n| scratch.a.get(n).unwrap_or(beyond))
-                .collect(),
-            Err(_) => vec![0; nodes.len()],
-        }
-    })
-}
-
 /// The open list: entries by lowest f, then highest g (deeper first among equals), then
 /// the order they were made. f and g are at most max_hops, so one first-in-first-out
 /// bucket per (f, g) pair replaces a heap: pushes and pops are O(1), and since entries
@@ -427,3 +404,6 @@ fn chain(entries: &[Entry], mut idx: u32) -> Vec<u32> {
     nodes.reverse();
     nodes
 }
+
+#[cfg(test)]
+mod tests;

@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use crate::error::{KaleError, Result};
 use crate::store::Graph;
 
-pub use astar::heuristic_for_test;
 pub use neighbours::Filter;
 
 pub const MAX_HOPS_LIMIT: u32 = 8;

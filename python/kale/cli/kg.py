@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kale.cli_errors import friendly_errors
+from kale.cli.errors import friendly_errors
 from kale.graph import WORDNET_DIR, Graph, generate
 
 
@@ -17,21 +17,83 @@ def kg() -> None:
 
 @kg.command("build")
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--triples", multiple=True, type=click.Path(exists=True, dir_okay=False), help="TSV/CSV file of head, relation, tail (repeatable; .gz/.bz2 ok).")
-@click.option("--labels", multiple=True, type=click.Path(exists=True, dir_okay=False), help="File of id, label (with --triples).")
-@click.option("--aliases", multiple=True, type=click.Path(exists=True, dir_okay=False), help="File of id, alias[, alias...] (with --triples).")
-@click.option("--descriptions", multiple=True, type=click.Path(exists=True, dir_okay=False), help="File of id, description (with --triples).")
-@click.option("--relation-labels", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Relation labels: TSV of id, label or a JSON object (with --triples).")
+@click.option(
+    "--triples",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="TSV/CSV file of head, relation, tail (repeatable; .gz/.bz2 ok).",
+)
+@click.option(
+    "--labels", multiple=True, type=click.Path(exists=True, dir_okay=False), help="File of id, label (with --triples)."
+)
+@click.option(
+    "--aliases",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="File of id, alias[, alias...] (with --triples).",
+)
+@click.option(
+    "--descriptions",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="File of id, description (with --triples).",
+)
+@click.option(
+    "--relation-labels",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Relation labels: TSV of id, label or a JSON object (with --triples).",
+)
 @click.option("--header", is_flag=True, help="Skip the first line of each delimited file.")
-@click.option("--ntriples", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Wikidata truthy N-Triples (.nt, .nt.gz, .nt.bz2; repeatable).")
-@click.option("--language", "languages", multiple=True, default=("en", "mul"), show_default=True, help="Name languages to keep from N-Triples, best first.")
-@click.option("--wordnet", type=click.Path(exists=False, file_okay=False), is_flag=False, flag_value=str(WORDNET_DIR), default=None, help=f"A WordNet 3.0 database directory [flag alone: {WORDNET_DIR}].")
+@click.option(
+    "--ntriples",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Wikidata truthy N-Triples (.nt, .nt.gz, .nt.bz2; repeatable).",
+)
+@click.option(
+    "--language",
+    "languages",
+    multiple=True,
+    default=("en", "mul"),
+    show_default=True,
+    help="Name languages to keep from N-Triples, best first.",
+)
+@click.option(
+    "--wordnet",
+    type=click.Path(exists=False, file_okay=False),
+    is_flag=False,
+    flag_value=str(WORDNET_DIR),
+    default=None,
+    help=f"A WordNet 3.0 database directory [flag alone: {WORDNET_DIR}].",
+)
 @click.option("--memory", default="2G", show_default=True, help="Memory budget; larger inputs are sorted on disk.")
-@click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True, help="Stop at a malformed line, or skip and count it.")
+@click.option(
+    "--on-error",
+    type=click.Choice(["fail", "skip"]),
+    default="fail",
+    show_default=True,
+    help="Stop at a malformed line, or skip and count it.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace a graph already at OUT.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @friendly_errors
-def build_command(out, triples, labels, aliases, descriptions, relation_labels, header, ntriples, languages, wordnet, memory, on_error, overwrite, quiet):
+def build_command(
+    out,
+    triples,
+    labels,
+    aliases,
+    descriptions,
+    relation_labels,
+    header,
+    ntriples,
+    languages,
+    wordnet,
+    memory,
+    on_error,
+    overwrite,
+    quiet,
+):
     """Build the graph directory OUT from triples, a Wikidata dump or WordNet."""
     graph = Graph.build(
         out,
@@ -57,7 +119,14 @@ def disk_bytes(graph: Graph) -> int:
 
 
 def adjacency_bytes(graph: Graph) -> int:
-    names = ("out_offsets.u32", "out_targets.u32", "out_relations.u16", "in_offsets.u32", "in_sources.u32", "in_relations.u16")
+    names = (
+        "out_offsets.u32",
+        "out_targets.u32",
+        "out_relations.u16",
+        "in_offsets.u32",
+        "in_sources.u32",
+        "in_relations.u16",
+    )
     arrays = graph.manifest["arrays"]
     return sum(arrays[n]["bytes"] for n in names)
 
@@ -71,9 +140,13 @@ def print_info(graph: Graph, top: int = 10) -> None:
     click.echo(f"edges        {graph.edge_count:,}")
     click.echo(f"relations    {graph.relation_count:,}")
     click.echo(f"names        {m['labels']:,} labels, {m['aliases']:,} aliases, {m['descriptions']:,} descriptions")
-    click.echo(f"on disk      {disk_bytes(graph) / 2**20:,.1f} MiB; adjacency {adjacency_bytes(graph) / edges:.1f} bytes per edge (both directions, relations included)")
+    click.echo(
+        f"on disk      {disk_bytes(graph) / 2**20:,.1f} MiB; adjacency {adjacency_bytes(graph) / edges:.1f} bytes per edge (both directions, relations included)"
+    )
     source = build.get("source", {})
-    click.echo(f"built from   {source.get('reader', '?')} in {build.get('seconds', 0):.1f} s (format v{m['format_version']}, kale {build.get('kale_version', '?')})")
+    click.echo(
+        f"built from   {source.get('reader', '?')} in {build.get('seconds', 0):.1f} s (format v{m['format_version']}, kale {build.get('kale_version', '?')})"
+    )
     if build.get("duplicate_edges"):
         click.echo(f"duplicates   {build['duplicate_edges']:,} repeated edges merged")
     if build.get("bad_lines"):
@@ -106,7 +179,9 @@ def describe(graph: Graph, node: int) -> str:
     return f"{label} ({graph.id(node)})" if label else graph.id(node)
 
 
-def show_entity(graph: Graph, entity: str, *, direction: str = "both", relation: str | None = None, limit: int = 20) -> None:
+def show_entity(
+    graph: Graph, entity: str, *, direction: str = "both", relation: str | None = None, limit: int = 20
+) -> None:
     node = graph.resolve(entity)
     matches = graph.find(entity)
     click.echo(click.style(describe(graph, node), bold=True))
@@ -117,7 +192,9 @@ def show_entity(graph: Graph, entity: str, *, direction: str = "both", relation:
         click.echo(f"  also: {', '.join(aliases[:10])}{' ...' if len(aliases) > 10 else ''}")
     others = [m for m in matches if m != node]
     if others:
-        click.echo(f"  other matches for {entity!r}: {', '.join(describe(graph, m) for m in others[:5])}{' ...' if len(others) > 5 else ''}")
+        click.echo(
+            f"  other matches for {entity!r}: {', '.join(describe(graph, m) for m in others[:5])}{' ...' if len(others) > 5 else ''}"
+        )
     rel = graph.relation_index(relation) if relation else None
     edges = graph.edges(node, direction, rel)
     click.echo(f"  degree {graph.degree(node):,}; showing {min(limit, len(edges))} of {len(edges):,} {direction} edges")

@@ -9,11 +9,24 @@ import click
 
 from kale.exceptions import KaleError
 
-
 # Modules of the optional extras, by the extra that installs them: a missing one means the extra is not installed.
 OPTIONAL = {
-    **dict.fromkeys(["torch", "transformers", "accelerate", "triton", "yaml", "safetensors", "peft", "gguf", "tensorboard",
-                     "tokenizers", "matplotlib"], "train,eval"),
+    **dict.fromkeys(
+        [
+            "torch",
+            "transformers",
+            "accelerate",
+            "triton",
+            "yaml",
+            "safetensors",
+            "peft",
+            "gguf",
+            "tensorboard",
+            "tokenizers",
+            "matplotlib",
+        ],
+        "train,eval",
+    ),
     "ray": "ray",
 }
 

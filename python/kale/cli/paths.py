@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kale.cli_errors import friendly_errors
+from kale.cli.errors import friendly_errors
 from kale.graph import Graph
 from kale.paths import METHODS
 
@@ -20,7 +20,13 @@ def split(entity: str) -> list[str]:
 @click.argument("graph_path", metavar="GRAPH", type=click.Path(path_type=Path))
 @click.argument("source")
 @click.argument("target")
-@click.option("--method", type=click.Choice(METHODS), default="shortest", show_default=True, help="shortest: all shortest paths; k_shortest: the --max-paths shortest; astar: the paper's multi-path A*.")
+@click.option(
+    "--method",
+    type=click.Choice(METHODS),
+    default="shortest",
+    show_default=True,
+    help="shortest: all shortest paths; k_shortest: the --max-paths shortest; astar: the paper's multi-path A*.",
+)
 @click.option("--max-hops", default=3, show_default=True)
 @click.option("--max-paths", default=10, show_default=True)
 @click.option("--max-expansions", default=1_000_000, show_default=True)
@@ -30,9 +36,29 @@ def split(entity: str) -> list[str]:
 @click.option("--exclude-relation", "exclude", multiple=True, help="Never these relations (repeatable).")
 @click.option("--hub-cap", type=int, default=None, help="Do not pass through nodes of higher degree.")
 @click.option("--seed", default=0, show_default=True, help="Anchor sampling seed (astar).")
-@click.option("--target-depth", type=click.IntRange(min=0), default=None, help="astar: hops of the targets' own distances added to the paper's bound (default: half of --max-hops; 0: the paper's bound alone).")
+@click.option(
+    "--target-depth",
+    type=click.IntRange(min=0),
+    default=None,
+    help="astar: hops of the targets' own distances added to the paper's bound (default: half of --max-hops; 0: the paper's bound alone).",
+)
 @friendly_errors
-def paths_command(graph_path, source, target, method, max_hops, max_paths, max_expansions, timeout, directed, relations, exclude, hub_cap, seed, target_depth):
+def paths_command(
+    graph_path,
+    source,
+    target,
+    method,
+    max_hops,
+    max_paths,
+    max_expansions,
+    timeout,
+    directed,
+    relations,
+    exclude,
+    hub_cap,
+    seed,
+    target_depth,
+):
     """Paths from SOURCE to TARGET (ids, labels or aliases; 'a|b' for a set)."""
     graph = Graph.open(graph_path)
     result = graph.paths(

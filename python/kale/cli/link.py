@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kale.cli_errors import friendly_errors
+from kale.cli.errors import friendly_errors
 from kale.graph import Graph
 from kale.link import Linker, Mention
 
@@ -26,17 +26,27 @@ def _as_dict(graph: Graph, m: Mention) -> dict:
         "end": m.end,
         "mention": m.mention,
         "alias": m.alias,
-        "candidates": [{"node": c.node, "id": graph.id(c.node), "label": c.label, "score": round(c.score, 4)} for c in m.candidates],
+        "candidates": [
+            {"node": c.node, "id": graph.id(c.node), "label": c.label, "score": round(c.score, 4)} for c in m.candidates
+        ],
     }
 
 
 @click.command("link")
 @click.argument("graph_path", metavar="GRAPH", type=click.Path(path_type=Path))
 @click.argument("text")
-@click.option("--answer", default=None, help="An answer to link with TEXT as its question (the whole answer wins when it is an alias).")
+@click.option(
+    "--answer",
+    default=None,
+    help="An answer to link with TEXT as its question (the whole answer wins when it is an alias).",
+)
 @click.option("--whole", is_flag=True, help="TEXT is an answer: when all of it is an alias, that is the one mention.")
 @click.option("--top-k", default=3, show_default=True, help="Candidates shown per mention.")
-@click.option("--context/--no-context", default=None, help="Re-rank candidates by graph closeness to the other mentions (default: on with --answer).")
+@click.option(
+    "--context/--no-context",
+    default=None,
+    help="Re-rank candidates by graph closeness to the other mentions (default: on with --answer).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
 @friendly_errors
 def link_command(graph_path, text, answer, whole, top_k, context, as_json):
@@ -45,12 +55,16 @@ def link_command(graph_path, text, answer, whole, top_k, context, as_json):
     linker = Linker.build(graph)
     click.echo(f"index: {linker.alias_count:,} aliases built in {linker.build_seconds:.2f} s", err=True)
     if answer is not None:
-        question_mentions, answer_mentions = linker.link_qa(text, answer, top_k=top_k, context=True if context is None else context)
+        question_mentions, answer_mentions = linker.link_qa(
+            text, answer, top_k=top_k, context=True if context is None else context
+        )
         groups = [("Q", question_mentions), ("A", answer_mentions)]
     else:
         groups = [("T", linker.link(text, whole=whole, top_k=top_k, context=bool(context)))]
     if as_json:
-        click.echo(json.dumps({kind: [_as_dict(graph, m) for m in ms] for kind, ms in groups}, ensure_ascii=False, indent=1))
+        click.echo(
+            json.dumps({kind: [_as_dict(graph, m) for m in ms] for kind, ms in groups}, ensure_ascii=False, indent=1)
+        )
     else:
         for kind, ms in groups:
             _show(graph, kind, ms)

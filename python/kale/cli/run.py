@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from kale.cli_errors import friendly_errors
+from kale.cli.errors import friendly_errors
 from kale.exceptions import KaleValueError
 
 # Sized for a 2-core CPU machine: about a quarter of an hour end to end with SmolLM2-135M
@@ -34,11 +34,29 @@ DEFAULTS: dict[str, Any] = {
     "graph": {"wordnet": "/usr/share/wordnet", "path": None},
     "data": "csqa",
     "model": "smollm2-135m-instruct",
-    "synth": {"split": "train", "limit": 160, "writer": "transformers", "method": "astar", "max_hops": 3, "max_paths": 5, "target_depth": None, "batch_size": 16,
-              "engine": "local", "ray_address": None, "judge": "auto"},
+    "synth": {
+        "split": "train",
+        "limit": 160,
+        "writer": "transformers",
+        "method": "astar",
+        "max_hops": 3,
+        "max_paths": 5,
+        "target_depth": None,
+        "batch_size": 16,
+        "engine": "local",
+        "ray_address": None,
+        "judge": "auto",
+    },
     "arms": ["ka"],
-    "train": {"max_steps": 40, "epochs": 4, "micro_batch_size": 4, "learning_rate": None, "lr_schedule": "constant",
-              "divergence": "forward_kl", "min_teacher_gain": 0.0},
+    "train": {
+        "max_steps": 40,
+        "epochs": 4,
+        "micro_batch_size": 4,
+        "learning_rate": None,
+        "lr_schedule": "constant",
+        "divergence": "forward_kl",
+        "min_teacher_gain": 0.0,
+    },
     "eval": {"bench": "csqa", "split": None, "limit": 400, "mode": "auto", "shots": 0, "threads": 0, "known": True},
 }
 ARMS = ("ka", "sft", "rationale-sft", "ka+sft")
@@ -117,7 +135,13 @@ def options(values: dict) -> list[str]:
 
 @click.command("run")
 @click.argument("config", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. synth.limit=50 or arms=[sft,ka].")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a setting, e.g. synth.limit=50 or arms=[sft,ka].",
+)
 @click.option("--dry-run", is_flag=True, help="Print the stages and stop.")
 @friendly_errors
 def run_command(config: Path | None, overrides: tuple[str, ...], dry_run: bool) -> None:
@@ -132,12 +156,30 @@ def run_command(config: Path | None, overrides: tuple[str, ...], dry_run: bool) 
     rationales = out / "rationales"
     plan = []
     if not cfg["graph"]["path"]:
-        plan.append(("graph", ["kg", "build", str(graph), "--wordnet", cfg["graph"]["wordnet"], "-q"], graph / "manifest.json"))
+        plan.append(
+            ("graph", ["kg", "build", str(graph), "--wordnet", cfg["graph"]["wordnet"], "-q"], graph / "manifest.json")
+        )
     synth = dict(cfg["synth"])
     if synth["judge"] == "auto":
         synth["judge"] = cfg["model"] if synth["writer"] in LLM_WRITERS else None
-    plan.append(("synth", ["synth", "--graph", str(graph), "--data", cfg["data"], "--out", str(rationales), "--model", cfg["model"], *options(synth)],
-                 out / "rationales.done"))
+    plan.append(
+        (
+            "synth",
+            [
+                "synth",
+                "--graph",
+                str(graph),
+                "--data",
+                cfg["data"],
+                "--out",
+                str(rationales),
+                "--model",
+                cfg["model"],
+                *options(synth),
+            ],
+            out / "rationales.done",
+        )
+    )
     evaluation = options({k: v for k, v in cfg["eval"].items() if k != "known"})
     probed, split = facts_split(cfg)
     if cfg["eval"]["known"] and probed:
@@ -145,11 +187,34 @@ def run_command(config: Path | None, overrides: tuple[str, ...], dry_run: bool) 
         # and paths as in synthesis, with the template writer (seconds, no model).
         facts = out / "facts"
         keep = {k: synth[k] for k in ("method", "max_hops", "max_paths", "target_depth") if k in synth}
-        plan.append(("facts", ["synth", "--graph", str(graph), "--data", cfg["data"], "--out", str(facts), "--writer", "template",
-                               *(["--split", split] if split else []), *options({"limit": cfg["eval"]["limit"], **keep})], out / "facts.done"))
+        plan.append(
+            (
+                "facts",
+                [
+                    "synth",
+                    "--graph",
+                    str(graph),
+                    "--data",
+                    cfg["data"],
+                    "--out",
+                    str(facts),
+                    "--writer",
+                    "template",
+                    *(["--split", split] if split else []),
+                    *options({"limit": cfg["eval"]["limit"], **keep}),
+                ],
+                out / "facts.done",
+            )
+        )
         evaluation += ["--facts", str(facts)]
     runs = [out / "eval" / "base"]
-    plan.append(("eval base", ["eval", "--model", cfg["model"], "--out", str(runs[0]), "--name", "base", *evaluation], runs[0] / "results.json"))
+    plan.append(
+        (
+            "eval base",
+            ["eval", "--model", cfg["model"], "--out", str(runs[0]), "--name", "base", *evaluation],
+            runs[0] / "results.json",
+        )
+    )
     for arm in cfg["arms"]:
         folder = out / f"train-{arm}"
         train = {"mode": arm, **cfg["train"]}  # every arm: the same rows, the same teacher filter
@@ -157,9 +222,21 @@ def run_command(config: Path | None, overrides: tuple[str, ...], dry_run: bool) 
             train["shots"] = cfg["eval"]["shots"]
         # None leaves a field at kale train's default (learning_rate: the mode's own)
         sets = [x for k, v in train.items() if v is not None for x in ("--set", f"{k}={v}")]
-        plan.append((f"train {arm}", ["train", "--data", str(rationales), "--model", cfg["model"], "--output-dir", str(folder), *sets], folder / "model" / "config.json"))
+        plan.append(
+            (
+                f"train {arm}",
+                ["train", "--data", str(rationales), "--model", cfg["model"], "--output-dir", str(folder), *sets],
+                folder / "model" / "config.json",
+            )
+        )
         runs.append(out / "eval" / arm)
-        plan.append((f"eval {arm}", ["eval", "--model", str(folder / "model"), "--out", str(runs[-1]), "--name", arm, *evaluation], runs[-1] / "results.json"))
+        plan.append(
+            (
+                f"eval {arm}",
+                ["eval", "--model", str(folder / "model"), "--out", str(runs[-1]), "--name", arm, *evaluation],
+                runs[-1] / "results.json",
+            )
+        )
     plan.append(("report", ["report", *map(str, runs), "--out", str(out / "report")], None))
     if dry_run:
         for name, args, _ in plan:
@@ -170,4 +247,6 @@ def run_command(config: Path | None, overrides: tuple[str, ...], dry_run: bool) 
         stage(name, args, done)
         if name in ("synth", "facts"):
             done.touch()  # a synthesis folder resumes, so only this marks it finished
-    click.secho(f"\nall stages done in {(time.perf_counter() - started) / 60:.1f} min; report: {out / 'report'}", bold=True)
+    click.secho(
+        f"\nall stages done in {(time.perf_counter() - started) / 60:.1f} min; report: {out / 'report'}", bold=True
+    )

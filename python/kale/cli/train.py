@@ -1,13 +1,13 @@
-"""``kale train``: a click command that kale.cli registers on the main group.
+"""``kale train`` and ``kale diagnose``.
 
-Importing this module is cheap (no torch); the trainer is imported when the command runs.
+Importing this module is cheap (no torch); the trainer is imported when a command runs.
 """
 
 from __future__ import annotations
 
-import sys
-
 import click
+
+from kale.cli.errors import friendly_errors
 
 
 def _config(config_path, overrides, **flags):
@@ -22,31 +22,37 @@ def _config(config_path, overrides, **flags):
 
 @click.command("train")
 @click.option("--data", "data", type=click.Path(), help="Rationales: a Parquet file, or the folder `kale synth` wrote.")
-@click.option("--model", "model", type=click.Path(),
-              help="HF model folder, or a .gguf file/folder.")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="YAML run configuration (fields of kale.train.config.TrainConfig).")
-@click.option("--output-dir", "output_dir", type=click.Path(file_okay=False),
-              help="Where checkpoints, logs and the final model go.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config field (repeatable); the value is parsed as YAML.")
+@click.option("--model", "model", type=click.Path(), help="HF model folder, or a .gguf file/folder.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML run configuration (fields of kale.train.config.TrainConfig).",
+)
+@click.option(
+    "--output-dir",
+    "output_dir",
+    type=click.Path(file_okay=False),
+    help="Where checkpoints, logs and the final model go.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config field (repeatable); the value is parsed as YAML.",
+)
+@friendly_errors
 def train_command(data, model, config_path, output_dir, overrides):
     """Knowledge-aware fine-tuning (KALE Part 2) on a rationales Parquet file.
 
     Precedence: defaults < --config < --data/--model/--output-dir < --set.
     Multi-GPU: run under `accelerate launch` (DDP); see configs/train/.
     """
-    from kale.train.errors import KaleTrainError
+    cfg = _config(config_path, overrides, data=data, model=model, output_dir=output_dir).validate()
+    from kale.train.trainer import train
 
-    try:
-        cfg = _config(config_path, overrides, data=data, model=model, output_dir=output_dir).validate()
-        from kale.train.trainer import train
-
-        final = train(cfg)
-    except KaleTrainError as exc:
-        click.echo(f"kale train: error: {exc}", err=True)
-        sys.exit(2)
-    click.echo(str(final))
+    click.echo(str(train(cfg)))
 
 
 def _quote(value: str) -> str:
@@ -55,27 +61,41 @@ def _quote(value: str) -> str:
 
 @click.command("diagnose")
 @click.option("--data", "data", type=click.Path(), help="Rationales: a Parquet file, or the folder `kale synth` wrote.")
-@click.option("--model", "model", type=click.Path(), help="The model to be trained: HF folder, .gguf file/folder or alias.")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="The training YAML: the diagnostic uses its prompt format and divergence.")
+@click.option(
+    "--model", "model", type=click.Path(), help="The model to be trained: HF folder, .gguf file/folder or alias."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The training YAML: the diagnostic uses its prompt format and divergence.",
+)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a training config field.")
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
-              help="Where the per-row Parquet goes [default: DATA/teachable.parquet, or DATA.teachable.parquet].")
-@click.option("--keep", "keep", type=float, default=None, metavar="GAIN",
-              help="Also write the rationales whose teacher gain exceeds GAIN to OUT's folder as kept.parquet.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where the per-row Parquet goes [default: DATA/teachable.parquet, or DATA.teachable.parquet].",
+)
+@click.option(
+    "--keep",
+    "keep",
+    type=float,
+    default=None,
+    metavar="GAIN",
+    help="Also write the rationales whose teacher gain exceeds GAIN to OUT's folder as kept.parquet.",
+)
+@friendly_errors
 def diagnose_command(data, model, config_path, overrides, out, keep):
     """The teachable signal of a rationale set, before training: how much better the model
     answers with each rationale (q) than without it (p), in the prompts training will use."""
     from kale.train.errors import KaleTrainError
 
-    try:
-        cfg = _config(config_path, overrides, data=data, model=model)
-        if cfg.mode == "sft":
-            raise KaleTrainError("mode=sft trains without rationales: there is no q branch to measure")
-        cfg = cfg.validate()
-        records, summary, path = _diagnose(cfg, out, keep)
-    except KaleTrainError as exc:
-        raise click.ClickException(str(exc)) from None
+    cfg = _config(config_path, overrides, data=data, model=model)
+    if cfg.mode == "sft":
+        raise KaleTrainError("mode=sft trains without rationales: there is no q branch to measure")
+    records, summary, path = _diagnose(cfg.validate(), out, keep)
     click.echo("\n".join(summary.lines()))
     click.echo(f"per-row columns: {path}")
 
@@ -90,8 +110,11 @@ def _diagnose(cfg, out, keep):
     from kale.train.model_io import load_model_and_tokenizer
 
     source = Path(cfg.data)
-    path = Path(out) if out else (source / "teachable.parquet" if source.is_dir()
-                                  else source.with_suffix(".teachable.parquet"))
+    path = (
+        Path(out)
+        if out
+        else (source / "teachable.parquet" if source.is_dir() else source.with_suffix(".teachable.parquet"))
+    )
     model, tokenizer = load_model_and_tokenizer(cfg)
     pairs = load_pairs(cfg.data, tokenizer, cfg)
     records, summary = run_diagnostic(model, tokenizer, pairs.examples, cfg, progress=cfg.progress)

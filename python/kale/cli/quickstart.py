@@ -10,23 +10,31 @@ from pathlib import Path
 
 import click
 
-from kale.cli_errors import friendly_errors
+from kale.cli.errors import friendly_errors
+from kale.cli.kg import print_info, show_entity
 from kale.exceptions import KaleFileNotFoundError
 from kale.graph import WORDNET_DIR, Graph
-from kale.kg_cli import print_info, show_entity
 
 # WordNet sense names (lemma.pos.sense): the sun, white light and colour, a dog.
 EXAMPLES = ("sun.n.01", "light.n.01", "white.n.02", "dog.n.01")
 
 
 @click.command()
-@click.option("--workdir", type=click.Path(path_type=Path), default=Path("runs/quickstart"), show_default=True, help="Where the graph is built.")
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path),
+    default=Path("runs/quickstart"),
+    show_default=True,
+    help="Where the graph is built.",
+)
 @click.option("--wordnet", type=click.Path(file_okay=False, path_type=Path), default=WORDNET_DIR, show_default=True)
 @friendly_errors
 def quickstart(workdir: Path, wordnet: Path) -> None:
     """Build the WordNet graph and show a few concepts with their neighbours."""
     if not (wordnet / "data.noun").is_file():
-        raise KaleFileNotFoundError(f"{wordnet} holds no WordNet database: install it with `apt-get install wordnet-base` or pass --wordnet DIR")
+        raise KaleFileNotFoundError(
+            f"{wordnet} holds no WordNet database: install it with `apt-get install wordnet-base` or pass --wordnet DIR"
+        )
     out = workdir / "wordnet.kg"
     if (out / "manifest.json").is_file():
         click.echo(f"using the graph already built at {out}")
