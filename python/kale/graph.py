@@ -38,6 +38,8 @@ def parse_memory(value: str | int) -> int:
         amount = int(float(match.group(1)) * scale)
     if amount < 1 << 20:
         raise KaleValueError(f"memory budget {value!r} is below the 1 MiB minimum")
+    if amount >= 1 << 64:  # the Rust core counts bytes in a u64
+        raise KaleValueError(f"memory budget {value!r} is beyond 16 EiB")
     return amount
 
 

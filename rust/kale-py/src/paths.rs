@@ -193,7 +193,15 @@ impl PyGraph {
                 "timeout" => {
                     o.timeout = match value.extract::<Option<f64>>() {
                         Ok(None) => None,
-                        Ok(Some(t)) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
+                        // try_from: a finite but huge timeout (1e308) is beyond Duration's range
+                        Ok(Some(t)) if t.is_finite() && t > 0.0 => {
+                            Some(Duration::try_from_secs_f64(t).map_err(|_| {
+                                invalid(format!(
+                                    "timeout {t} is too large (at most {} seconds); use None for no timeout",
+                                    Duration::MAX.as_secs()
+                                ))
+                            })?)
+                        }
                         _ => {
                             return Err(invalid(format!(
                                 "timeout must be a positive number of seconds or None, not {}",
@@ -489,7 +497,8 @@ impl PyPathResult {
             truncated,
             reason,
             expanded,
-            elapsed: Duration::from_secs_f64(seconds.max(0.0)),
+            // an unpickled value is any float: out of range reads as zero, not a panic
+            elapsed: Duration::try_from_secs_f64(seconds).unwrap_or_default(),
         };
         result(r, sources, targets)
     }

@@ -110,7 +110,8 @@ fn read_index(b: &mut Builder, path: &Path) -> Result<FxHashMap<String, Vec<Stri
         let fields: Vec<&str> = line.split_ascii_whitespace().collect();
         let parsed = (|| {
             let p_cnt: usize = fields.get(3)?.parse().ok()?;
-            let first_offset = 4 + p_cnt + 2;
+            // checked: a corrupt count must not wrap around to a small index
+            let first_offset = p_cnt.checked_add(4 + 2)?;
             Some(
                 fields
                     .get(first_offset..)?
@@ -180,6 +181,14 @@ fn synset(
     let ss_type = field(2, "synset type")?.chars().next().unwrap_or('?');
     let w_cnt = usize::from_str_radix(field(3, "word count")?, 16)
         .map_err(|_| Bad("the word count is not hexadecimal".into()))?;
+    // Each word takes two fields: a count beyond the line's fields is corrupt, and
+    // checking it first keeps a count like ffffffffffffffff from sizing an allocation.
+    if w_cnt > f.len().saturating_sub(4) / 2 {
+        return Err(Bad(format!(
+            "the word count {w_cnt} is more than the line's {} fields hold",
+            f.len()
+        )));
+    }
     let id = node_id(offset, file_pos);
     let mut lemmas = Vec::with_capacity(w_cnt);
     for i in 0..w_cnt {

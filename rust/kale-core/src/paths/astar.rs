@@ -327,7 +327,7 @@ fn search(
     let mut paths = Vec::new();
     let mut scratch = Vec::new();
     let (mut sorted, mut pool) = (FxHashMap::<u32, (usize, usize)>::default(), Vec::new());
-    let want = o.max_paths + 1;
+    let want = o.max_paths.saturating_add(1);
     while let Some(idx) = queue.pop() {
         let (node, g_cost) = (entries[idx as usize].node, entries[idx as usize].g);
         if settled.count(node) >= want {

@@ -377,7 +377,7 @@ fn join<'m>(
         nodes: vecs.take(),
         hops: Vec::new(),
         paths: Vec::new(),
-        limit: max_paths + 1,
+        limit: max_paths.saturating_add(1),
     };
     for &s in fwd.level(0) {
         walk.nodes.push(s);

@@ -135,7 +135,7 @@ fn walk(
             .marked()
             .partition_point(|&n| dist.get(n).is_some_and(|x| x as usize <= d));
     }
-    let want = o.max_paths + 1; // one more than asked proves whether any were cut
+    let want = o.max_paths.saturating_add(1); // one more than asked proves whether any were cut
     let stack = vecs.take();
     let mut walk = Walk {
         g,

@@ -122,7 +122,8 @@ impl Budget {
         Budget {
             expanded: 0,
             max_expansions: o.max_expansions,
-            deadline: o.timeout.map(|t| Instant::now() + t),
+            // checked: a deadline past what Instant can hold is no deadline at all
+            deadline: o.timeout.and_then(|t| Instant::now().checked_add(t)),
         }
     }
 
