@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from kale.data.schema import Question
 from kale.exceptions import KaleValueError
+from kale.locks import lock, remove_leftovers
 from kale.synth.checks import check_rationale
 from kale.synth.judge import WRONG as JUDGE_WRONG
 from kale.synth.knowledge import Knowledge, PathSettings, gather
@@ -209,9 +210,19 @@ def synthesise(
 ) -> SynthSummary:
     """Run `engine` (a SynthBatch, or a RayEngine) over this shard's unfinished questions,
     writing each finished batch as one Parquet part from this process. `retry_failed`:
-    rows whose writer failed count as unfinished."""
-    started = time.perf_counter()
+    rows whose writer failed count as unfinished. The shard's share of `out` is locked
+    while it runs (other shards may write beside it)."""
     i, n = parse_shard(shard)
+    tag = f"{i:03d}of{n:03d}"
+    with lock(out / f".synth-{tag}.lock", f"--out {out} (shard {i}/{n})", "kale synth"):
+        # parts of this shard that a killed run left half-written
+        remove_leftovers(out, rf"\.part-{tag}-\d+\.parquet\.tmp-(?P<pid>\d+)")
+        return _synthesise(questions, out, engine, i, n, tag, batch_size=batch_size, progress=progress, retry_failed=retry_failed)
+
+
+def _synthesise(questions: list[Question], out: Path, engine, i: int, n: int, tag: str, *, batch_size: int, progress: bool,
+                retry_failed: bool) -> SynthSummary:
+    started = time.perf_counter()
     mine = [q for j, q in enumerate(questions) if j % n == i]
     seen = set()
     duplicates = [q.id for q in mine if q.id in seen or seen.add(q.id)]
@@ -219,7 +230,6 @@ def synthesise(
         raise KaleValueError(f"question ids must be unique; repeated: {duplicates[:5]}")
     if batch_size < 1:
         raise KaleValueError(f"--batch-size must be at least 1, not {batch_size}")
-    tag = f"{i:03d}of{n:03d}"
     check_same_setup(out, *engine.setup)
     requeued = drop_writer_failures(out, tag) if retry_failed else 0
     done = done_ids(out)
