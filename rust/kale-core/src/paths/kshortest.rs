@@ -38,6 +38,7 @@ impl Walk<'_> {
         };
         if depth == length {
             if self.targets.binary_search(&u).is_ok() {
+                budget.keep(self.stack.len())?;
                 self.found.push(Path {
                     nodes: self.stack.clone(),
                     relations: Vec::new(),
