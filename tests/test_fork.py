@@ -82,7 +82,9 @@ def test_paths_batch_and_link_batch_in_forked_children(tmp_path):
     after = seen["after"]
     assert after != "hung", "a child forked after the parent used its threads hung"
     assert after["status"] == 0 and after["result"] == after["again"] == parent
-    assert len(after["warnings"]) == 1 and "forked after kale had used its threads" in after["warnings"][0], "warned once"
+    assert len(after["warnings"]) == 1 and "forked after kale had used its threads" in after["warnings"][0], (
+        "warned once"
+    )
     grandchild = after["grandchild"]
     assert grandchild != "hung", "a child of a forked child hung"
     assert grandchild["status"] == 0 and grandchild["result"] == parent

@@ -14,16 +14,37 @@ from kale import Graph
 from kale.exceptions import KaleError
 
 SECONDS = float(os.environ.get("KALE_FUZZ_SECONDS", "3"))
-SPECIAL = [b"\0", b"\n", b"\r", b"\t", b",", b'"', b"\\", b"#", b"<", b">", b"|", b" ", b"\xff", b"\xef\xbb\xbf", b"\\u", b"ffffffff"]
+SPECIAL = [
+    b"\0",
+    b"\n",
+    b"\r",
+    b"\t",
+    b",",
+    b'"',
+    b"\\",
+    b"#",
+    b"<",
+    b">",
+    b"|",
+    b" ",
+    b"\xff",
+    b"\xef\xbb\xbf",
+    b"\\u",
+    b"ffffffff",
+]
 
 TSV = b"a\tr\tb\nb\tr\tc\nc\ts\ta\n"
 CSV = b'head,relation,tail\na,r,"b, the second"\n"c ""q""",r,a\n'
-NT = (b"<http://www.wikidata.org/entity/Q1> <http://www.wikidata.org/prop/direct/P31> <http://www.wikidata.org/entity/Q5> .\n"
-      b'<http://www.wikidata.org/entity/Q1> <http://www.w3.org/2000/01/rdf-schema#label> "one \\u00e9"@en .\n'
-      b"<http://www.wikidata.org/entity/Q5> <http://schema.org/description> \"a kind\"@en .\n")
-NOUN = (b"  1 This software and database is being provided\n"
-        b"00001740 03 n 01 entity 0 001 ~ 00001930 n 0000 | that which exists\n"
-        b"00001930 03 n 02 thing 0 object 1 001 @ 00001740 n 0000 | a thing; \"quoted\"\n")
+NT = (
+    b"<http://www.wikidata.org/entity/Q1> <http://www.wikidata.org/prop/direct/P31> <http://www.wikidata.org/entity/Q5> .\n"
+    b'<http://www.wikidata.org/entity/Q1> <http://www.w3.org/2000/01/rdf-schema#label> "one \\u00e9"@en .\n'
+    b'<http://www.wikidata.org/entity/Q5> <http://schema.org/description> "a kind"@en .\n'
+)
+NOUN = (
+    b"  1 This software and database is being provided\n"
+    b"00001740 03 n 01 entity 0 001 ~ 00001930 n 0000 | that which exists\n"
+    b'00001930 03 n 02 thing 0 object 1 001 @ 00001740 n 0000 | a thing; "quoted"\n'
+)
 INDEX = b"entity n 1 1 ~ 1 0 00001740\nthing n 1 1 @ 1 0 00001930\n"
 
 
@@ -84,7 +105,8 @@ def fuzz(tmp_path, make_input, build, *, damaged=False):
         case = tmp_path / f"case{runs % 4}"
         case.mkdir(exist_ok=True)
         make_input(case, rng)
-        survives(lambda: build(case, rng.choice(["fail", "skip"])), damaged=damaged)
+        on_error = rng.choice(["fail", "skip"])
+        survives(lambda case=case, on_error=on_error: build(case, on_error), damaged=damaged)
         runs += 1
     assert runs > 20
 
@@ -95,13 +117,28 @@ def test_fuzz_delimited(tmp_path, name, seed):
         (case / name).write_bytes(mutate(seed, rng))
         (case / "labels.tsv").write_bytes(mutate(b"a\tthe a\nb\tbee\n", rng))
 
-    fuzz(tmp_path, make, lambda case, on_error: Graph.build(case / "g.kg", triples=case / name, labels=case / "labels.tsv",
-                                                           progress=False, overwrite=True, on_error=on_error))
+    fuzz(
+        tmp_path,
+        make,
+        lambda case, on_error: Graph.build(
+            case / "g.kg",
+            triples=case / name,
+            labels=case / "labels.tsv",
+            progress=False,
+            overwrite=True,
+            on_error=on_error,
+        ),
+    )
 
 
 def test_fuzz_ntriples(tmp_path):
-    fuzz(tmp_path, lambda case, rng: (case / "t.nt").write_bytes(mutate(NT, rng)),
-         lambda case, on_error: Graph.build(case / "g.kg", ntriples=case / "t.nt", progress=False, overwrite=True, on_error=on_error))
+    fuzz(
+        tmp_path,
+        lambda case, rng: (case / "t.nt").write_bytes(mutate(NT, rng)),
+        lambda case, on_error: Graph.build(
+            case / "g.kg", ntriples=case / "t.nt", progress=False, overwrite=True, on_error=on_error
+        ),
+    )
 
 
 def test_fuzz_wordnet(tmp_path):
@@ -113,7 +150,13 @@ def test_fuzz_wordnet(tmp_path):
         (wn / "data.noun").write_bytes(mutate(NOUN, rng))
         (wn / "index.noun").write_bytes(mutate(INDEX, rng))
 
-    fuzz(tmp_path, make, lambda case, on_error: Graph.build(case / "g.kg", wordnet=case / "wn", progress=False, overwrite=True, on_error=on_error))
+    fuzz(
+        tmp_path,
+        make,
+        lambda case, on_error: Graph.build(
+            case / "g.kg", wordnet=case / "wn", progress=False, overwrite=True, on_error=on_error
+        ),
+    )
 
 
 def test_fuzz_opening_a_graph(tmp_path):

@@ -34,7 +34,9 @@ def test_file_and_stdin_give_the_offsets_of_the_whole_text(graph, tmp_path):
     assert len(mentions) == 2 * sum(1 for i in range(2500) if i % 7)  # cat and animal ("dög" is not "dog")
     assert all(text[m["start"] : m["end"]] == m["mention"] for m in mentions)
     piped = link(graph.path, "--file", "-", "--json", stdin=text)
-    assert [line for line in piped.output.splitlines() if line.startswith("{")] == [line for line in streamed.output.splitlines() if line.startswith("{")]
+    assert [line for line in piped.output.splitlines() if line.startswith("{")] == [
+        line for line in streamed.output.splitlines() if line.startswith("{")
+    ]
 
 
 def test_text_or_file_not_both(graph, tmp_path):

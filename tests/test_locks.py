@@ -29,7 +29,9 @@ class Holder:
     """Another process holding a lock file as a kale command would."""
 
     def __init__(self, path, command="kale test"):
-        self.proc = subprocess.Popen([sys.executable, "-c", HOLD, str(path), command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", HOLD, str(path), command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout.readline().strip() == "held"
         self.pid = self.proc.pid
 
@@ -55,7 +57,9 @@ def triples(tmp_path_factory):
 def test_lock_names_the_holder_and_dies_with_it(tmp_path):
     path = tmp_path / "out" / ".x.lock"
     holder = Holder(path, "kale synth")
-    with pytest.raises(FolderInUseError, match=rf"^rationales/ is in use by PID {holder.pid} \(kale synth\); wait for it to finish"):
+    with pytest.raises(
+        FolderInUseError, match=rf"^rationales/ is in use by PID {holder.pid} \(kale synth\); wait for it to finish"
+    ):
         lock(path, "rationales/", "kale synth")
     holder.kill()  # as kill -9 would: the kernel drops the lock, the file stays
     with lock(path, "rationales/", "kale synth"):
@@ -69,8 +73,14 @@ def test_kg_build_is_locked_and_removes_dead_builds_partials(tmp_path, triples):
     holder = Holder(tmp_path / ".g.kg.lock", "kale kg build")
     with pytest.raises(FolderInUseError, match=f"g.kg is in use by PID {holder.pid}"):
         Graph.build(out, triples=triples / "t.tsv", progress=False)
-    r = CliRunner().invoke(main, ["kg", "build", str(out), "--triples", str(triples / "t.tsv"), "-q"], catch_exceptions=False)
-    assert r.exit_code == 1 and r.output.strip() == f"Error: {out} is in use by PID {holder.pid} (kale kg build); wait for it to finish, or write elsewhere"
+    r = CliRunner().invoke(
+        main, ["kg", "build", str(out), "--triples", str(triples / "t.tsv"), "-q"], catch_exceptions=False
+    )
+    assert (
+        r.exit_code == 1
+        and r.output.strip()
+        == f"Error: {out} is in use by PID {holder.pid} (kale kg build); wait for it to finish, or write elsewhere"
+    )
     dead = tmp_path / f".g.kg.partial-{dead_pid()}"
     (dead / "sort").mkdir(parents=True)
     (dead / "sort" / "run-0").write_bytes(b"x" * 1000)
@@ -98,10 +108,14 @@ def test_synth_shard_is_locked_and_removes_dead_tmp_parts(tmp_path, triples):
 
     graph = Graph.build(tmp_path / "g.kg", triples=triples / "t.tsv", labels=triples / "labels.tsv", progress=False)
     batch = SynthBatch(graph, Linker.build(graph), TemplateWriter(), load_prompt())
-    qs = [Question(id=f"q{i}", question=f"Which animal barks, {i}?", choices=["dog", "cat"], answer=0) for i in range(6)]
+    qs = [
+        Question(id=f"q{i}", question=f"Which animal barks, {i}?", choices=["dog", "cat"], answer=0) for i in range(6)
+    ]
     out = tmp_path / "out"
     holder = Holder(out / ".synth-000of001.lock", "kale synth")
-    with pytest.raises(FolderInUseError, match=rf"--out {out} \(shard 0/1\) is in use by PID {holder.pid} \(kale synth\)"):
+    with pytest.raises(
+        FolderInUseError, match=rf"--out {out} \(shard 0/1\) is in use by PID {holder.pid} \(kale synth\)"
+    ):
         synthesise(qs, out, batch, progress=False)
     assert synthesise(qs, out, batch, shard="1/2", progress=False).written == 3, "another shard may write beside it"
     holder.kill()
@@ -134,18 +148,46 @@ def test_two_synth_commands_into_one_out(tmp_path, triples):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     graph = Graph.build(tmp_path / "g.kg", triples=triples / "t.tsv", labels=triples / "labels.tsv", progress=False)
     data = tmp_path / "q.jsonl"
-    data.write_text("".join(json.dumps({"id": f"k{i}", "question": f"Which animal barks, {i}?", "choices": ["dog", "cat"], "answer": 0}) + "\n"
-                            for i in range(12)))
+    data.write_text(
+        "".join(
+            json.dumps({"id": f"k{i}", "question": f"Which animal barks, {i}?", "choices": ["dog", "cat"], "answer": 0})
+            + "\n"
+            for i in range(12)
+        )
+    )
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "kale", "synth", "--graph", str(graph.path), "--data", str(data), "--out", str(out), "--writer", "openai",
-           "--endpoint", f"http://127.0.0.1:{httpd.server_address[1]}/v1", "--model", "m", "--concurrency", "1", "--batch-size", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "kale",
+        "synth",
+        "--graph",
+        str(graph.path),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--writer",
+        "openai",
+        "--endpoint",
+        f"http://127.0.0.1:{httpd.server_address[1]}/v1",
+        "--model",
+        "m",
+        "--concurrency",
+        "1",
+        "--batch-size",
+        "2",
+    ]
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while not (out / ".synth-000of001.lock").exists() and time.time() < deadline:
         time.sleep(0.02)
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert second.returncode == 1 and "Traceback" not in second.stderr
-    assert second.stderr.strip().splitlines()[-1] == f"Error: --out {out} (shard 0/1) is in use by PID {first.pid} (kale synth); wait for it to finish, or write elsewhere"
+    assert (
+        second.stderr.strip().splitlines()[-1]
+        == f"Error: --out {out} (shard 0/1) is in use by PID {first.pid} (kale synth); wait for it to finish, or write elsewhere"
+    )
     assert first.wait(timeout=120) == 0, first.stderr.read()
     httpd.shutdown()
     df = read_all(out)
@@ -163,8 +205,29 @@ def test_train_output_dir_is_locked(tmp_path):
     cfg = TrainConfig(data=str(tmp_path / "r.parquet"), model=str(tmp_path / "m"), output_dir=str(out))
     with pytest.raises(KaleTrainError, match=rf"--output-dir {out} is in use by PID {holder.pid} \(kale train\)"):
         train(cfg)
-    done = subprocess.run([sys.executable, "-m", "kale", "train", "--data", str(tmp_path / "r.parquet"), "--model", str(tmp_path / "m"),
-                           "--output-dir", str(out)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kale",
+            "train",
+            "--data",
+            str(tmp_path / "r.parquet"),
+            "--model",
+            str(tmp_path / "m"),
+            "--output-dir",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode != 0 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1].endswith(f"--output-dir {out} is in use by PID {holder.pid} (kale train); wait for it to finish, or write elsewhere")
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .endswith(
+            f"--output-dir {out} is in use by PID {holder.pid} (kale train); wait for it to finish, or write elsewhere"
+        )
+    )
     holder.kill()

@@ -50,7 +50,9 @@ def chain(tmp_path_factory):
 def test_huge_timeout_is_refused_in_one_line(chain, timeout):
     with pytest.raises(KaleValueError, match="timeout .* is too large"):
         chain.paths("a", "c", timeout=timeout)
-    r = CliRunner().invoke(main, ["paths", str(chain.path), "a", "c", "--timeout", str(timeout)], catch_exceptions=False)
+    r = CliRunner().invoke(
+        main, ["paths", str(chain.path), "a", "c", "--timeout", str(timeout)], catch_exceptions=False
+    )
     assert r.exit_code == 1 and r.output.startswith("Error: timeout") and len(r.output.strip().splitlines()) == 1
 
 

@@ -136,7 +136,14 @@ class Graph(_core.Graph):
         # directories of builds that were killed (sort runs of up to GBs) can go.
         with lock(out.parent / f".{out.name}.lock", f"{out}", "kale kg build"):
             remove_leftovers(out.parent, rf"\.{re.escape(out.name)}\.partial-(?P<pid>\d+)")
-            _core.build(json.dumps(source), os.fspath(out), memory=memory, on_error=on_error, progress=progress, overwrite=overwrite)
+            _core.build(
+                json.dumps(source),
+                os.fspath(out),
+                memory=memory,
+                on_error=on_error,
+                progress=progress,
+                overwrite=overwrite,
+            )
             return cls.open(out)
 
     @property

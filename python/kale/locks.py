@@ -19,10 +19,12 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import final
 
 from kale.exceptions import FolderInUseError
 
 
+@final
 class FolderLock:
     """A held lock on `path` (the lock file). `release` (or leaving a `with`) removes the
     file; a run that dies leaves it behind unlocked, and the next run takes it over."""

@@ -217,11 +217,23 @@ def synthesise(
     with lock(out / f".synth-{tag}.lock", f"--out {out} (shard {i}/{n})", "kale synth"):
         # parts of this shard that a killed run left half-written
         remove_leftovers(out, rf"\.part-{tag}-\d+\.parquet\.tmp-(?P<pid>\d+)")
-        return _synthesise(questions, out, engine, i, n, tag, batch_size=batch_size, progress=progress, retry_failed=retry_failed)
+        return _synthesise(
+            questions, out, engine, i, n, tag, batch_size=batch_size, progress=progress, retry_failed=retry_failed
+        )
 
 
-def _synthesise(questions: list[Question], out: Path, engine, i: int, n: int, tag: str, *, batch_size: int, progress: bool,
-                retry_failed: bool) -> SynthSummary:
+def _synthesise(
+    questions: list[Question],
+    out: Path,
+    engine,
+    i: int,
+    n: int,
+    tag: str,
+    *,
+    batch_size: int,
+    progress: bool,
+    retry_failed: bool,
+) -> SynthSummary:
     started = time.perf_counter()
     mine = [q for j, q in enumerate(questions) if j % n == i]
     seen = set()

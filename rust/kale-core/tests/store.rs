@@ -3,6 +3,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 
 use common::build_tsv;
 use kale_core::{Dir, Graph, KaleError};
