@@ -138,3 +138,23 @@ def test_mutated_wordnet_files_never_crash(tmp_path_factory, data):
             assert on_error == "fail" and "data.noun:" in str(e)
             continue
         exercise(g)
+
+
+@pytest.mark.parametrize("which", ["labels.bytes", "manifest.json"])
+def test_arrays_must_be_plain_files_in_the_graph(built, tmp_path, which):
+    import os
+
+    g = copy_graph(built, tmp_path / "g.kg")
+    outside = tmp_path / "outside"
+    (g / which).rename(outside)
+    (g / which).symlink_to(outside)  # the same bytes, but not the graph's own file
+    with pytest.raises(GraphFormatError, match=f"{which} is a symbolic link, not a plain file"):
+        Graph.open(g)
+    (g / which).unlink()
+    (g / which).symlink_to("/dev/zero")
+    with pytest.raises(GraphFormatError, match=f"{which} is a symbolic link"):
+        Graph.open(g)
+    (g / which).unlink()
+    os.mkfifo(g / which)  # opening a FIFO must not wait for a writer
+    with pytest.raises(GraphFormatError, match=f"{which} is not a plain file"):
+        Graph.open(g)

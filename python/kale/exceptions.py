@@ -31,6 +31,10 @@ class EntityNotFoundError(KaleError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class FolderInUseError(KaleError):
+    """An output folder another running kale process is writing (its lock is held)."""
+
+
 class KaleIOError(KaleError, OSError):
     """A file that could not be read or written."""
 

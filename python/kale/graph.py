@@ -18,6 +18,7 @@ from typing import Any
 from kale import _core
 from kale import paths as paths_module
 from kale.exceptions import KaleValueError
+from kale.locks import lock, remove_leftovers
 
 PathLike = str | os.PathLike[str]
 
@@ -38,6 +39,8 @@ def parse_memory(value: str | int) -> int:
         amount = int(float(match.group(1)) * scale)
     if amount < 1 << 20:
         raise KaleValueError(f"memory budget {value!r} is below the 1 MiB minimum")
+    if amount >= 1 << 64:  # the Rust core counts bytes in a u64
+        raise KaleValueError(f"memory budget {value!r} is beyond 16 EiB")
     return amount
 
 
@@ -125,15 +128,23 @@ class Graph(_core.Graph):
             source = {"reader": "wordnet", "dir": _paths(wordnet)[0]}
         if source["reader"] != "triples" and any((labels, aliases, descriptions, relation_labels)):
             raise KaleValueError("labels=, aliases=, descriptions= and relation_labels= go with triples=")
-        _core.build(
-            json.dumps(source),
-            os.fspath(Path(out).expanduser()),
-            memory=parse_memory(memory),
-            on_error=on_error,
-            progress=progress,
-            overwrite=overwrite,
-        )
-        return cls.open(out)
+        out = Path(out).expanduser()
+        if out.name in ("", ".", ".."):
+            raise KaleValueError(f"{out} is not a directory name")
+        memory = parse_memory(memory)
+        # The lock sits beside OUT, which the build replaces whole; holding it, the partial
+        # directories of builds that were killed (sort runs of up to GBs) can go.
+        with lock(out.parent / f".{out.name}.lock", f"{out}", "kale kg build"):
+            remove_leftovers(out.parent, rf"\.{re.escape(out.name)}\.partial-(?P<pid>\d+)")
+            _core.build(
+                json.dumps(source),
+                os.fspath(out),
+                memory=memory,
+                on_error=on_error,
+                progress=progress,
+                overwrite=overwrite,
+            )
+            return cls.open(out)
 
     @property
     def manifest(self) -> dict[str, Any]:

@@ -32,9 +32,33 @@ def _as_dict(graph: Graph, m: Mention) -> dict:
     }
 
 
+def _link_stream(
+    graph: Graph, linker: Linker, lines, top_k: int, context: bool, as_json: bool, batch: int = 1000
+) -> None:
+    """Links a text a batch of lines at a time, printing as it goes: memory stays that of one
+    batch however long the text (offsets count code points from the start of the text)."""
+    start = 0
+    while chunk := [line for _, line in zip(range(batch), lines)]:
+        for line, mentions in zip(chunk, linker.link_batch(chunk, top_k=top_k, context=context)):
+            for m in mentions:
+                m = m._replace(start=m.start + start, end=m.end + start)
+                if as_json:
+                    click.echo(json.dumps(_as_dict(graph, m), ensure_ascii=False))
+                else:
+                    _show(graph, "T", [m])
+            start += len(line)
+
+
 @click.command("link")
 @click.argument("graph_path", metavar="GRAPH", type=click.Path(path_type=Path))
-@click.argument("text")
+@click.argument("text", required=False)
+@click.option(
+    "--file",
+    "text_file",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="Link the text of this file ('-': standard input), a batch of lines at a time; --json then prints one mention per line.",
+)
 @click.option(
     "--answer",
     default=None,
@@ -49,11 +73,17 @@ def _as_dict(graph: Graph, m: Mention) -> dict:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
 @friendly_errors
-def link_command(graph_path, text, answer, whole, top_k, context, as_json):
-    """Mentions of TEXT and their candidate entities, with labels and scores."""
+def link_command(graph_path, text, text_file, answer, whole, top_k, context, as_json):
+    """Mentions of TEXT (or of a file's text) and their candidate entities, with labels and scores."""
+    if (text is None) == (text_file is None):
+        raise click.UsageError("give TEXT or --file (a file, or '-' for standard input), not both")
+    if text_file is not None and (answer is not None or whole):
+        raise click.UsageError("--answer and --whole go with TEXT, not --file")
     graph = Graph.open(graph_path)
     linker = Linker.build(graph)
     click.echo(f"index: {linker.alias_count:,} aliases built in {linker.build_seconds:.2f} s", err=True)
+    if text_file is not None:
+        return _link_stream(graph, linker, text_file, top_k, bool(context), as_json)
     if answer is not None:
         question_mentions, answer_mentions = linker.link_qa(
             text, answer, top_k=top_k, context=True if context is None else context

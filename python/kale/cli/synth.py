@@ -46,6 +46,11 @@ from kale.cli.errors import friendly_errors
 @click.option("--request-timeout", default=60.0, show_default=True, help="openai: seconds per request.")
 @click.option("--retries", default=5, show_default=True, help="openai: retries on 429, 5xx and network errors.")
 @click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Write again the rows of --out whose writer failed (server, network, timeout).",
+)
+@click.option(
     "--prompt",
     "prompt_path",
     default=None,
@@ -101,6 +106,7 @@ def synth_command(
     rate_limit,
     request_timeout,
     retries,
+    retry_failed,
     prompt_path,
     no_paths,
     method,
@@ -167,7 +173,7 @@ def synth_command(
     else:
         runner = SynthBatch.from_job(job)
     try:
-        summary = synthesise(questions, out, runner, batch_size=batch_size, shard=shard)
+        summary = synthesise(questions, out, runner, batch_size=batch_size, shard=shard, retry_failed=retry_failed)
     finally:
         if engine == "ray":
             runner.close()

@@ -20,11 +20,12 @@ from tqdm import tqdm
 
 from kale.data.schema import Question
 from kale.exceptions import KaleValueError
+from kale.locks import lock, remove_leftovers
 from kale.synth.checks import check_rationale
 from kale.synth.judge import WRONG as JUDGE_WRONG
 from kale.synth.knowledge import Knowledge, PathSettings, gather
 from kale.synth.prompts import Prompt, load_prompt
-from kale.synth.store import done_ids, read_all, write_part
+from kale.synth.store import check_same_setup, done_ids, drop_writer_failures, read_all, write_part
 from kale.synth.writers import WriterSpec
 
 
@@ -32,6 +33,8 @@ from kale.synth.writers import WriterSpec
 class SynthSummary:
     questions: int = 0
     skipped_done: int = 0
+    requeued: int = 0  # rows whose writer had failed, taken out to be written again (--retry-failed)
+    writer_failed: int = 0
     written: int = 0
     with_entities: int = 0
     with_paths: int = 0
@@ -46,6 +49,7 @@ class SynthSummary:
             self.with_entities += bool(row["q_entities"] and row["a_entities"])
             self.with_paths += bool(row["path_nodes"])
             self.ok += row["ok"]
+            self.writer_failed += any(f.startswith("writer: ") for f in row["failures"])
             self.path_lengths.update(len(r) for r in row["path_relations"])
             # one count per kind of failure: "names a wrong choice ('atlas'), ..." and the like
             self.failures.update(re.sub(r" \('.*?'\)", "", f) for f in row["failures"])
@@ -64,6 +68,12 @@ class SynthSummary:
             )
         for reason, count in self.failures.most_common(5):
             out.append(f"failed check: {count:,} × {reason}")
+        if self.requeued:
+            out.append(f"{self.requeued:,} rows whose writer had failed were written again (--retry-failed)")
+        if self.writer_failed:
+            out.append(
+                f"{self.writer_failed:,} rows failed in the writer (server, network, timeout); rerun with --retry-failed to try them again"
+            )
         return out
 
 
@@ -111,6 +121,11 @@ class SynthBatch:
     ):
         self.graph, self.linker, self.writer, self.prompt = graph, linker, writer, prompt
         self.settings, self.with_paths, self.judge, self.threads = settings, with_paths, judge, threads
+
+    @property
+    def setup(self) -> tuple[str, str]:
+        """(writer, prompt hash): what every row of one output folder must share."""
+        return self.writer.name, self.prompt.hash
 
     @classmethod
     def from_job(cls, job: SynthJob) -> SynthBatch:
@@ -191,11 +206,35 @@ def synthesise(
     batch_size: int = 32,
     shard: str | None = None,
     progress: bool = True,
+    retry_failed: bool = False,
 ) -> SynthSummary:
     """Run `engine` (a SynthBatch, or a RayEngine) over this shard's unfinished questions,
-    writing each finished batch as one Parquet part from this process."""
-    started = time.perf_counter()
+    writing each finished batch as one Parquet part from this process. `retry_failed`:
+    rows whose writer failed count as unfinished. The shard's share of `out` is locked
+    while it runs (other shards may write beside it)."""
     i, n = parse_shard(shard)
+    tag = f"{i:03d}of{n:03d}"
+    with lock(out / f".synth-{tag}.lock", f"--out {out} (shard {i}/{n})", "kale synth"):
+        # parts of this shard that a killed run left half-written
+        remove_leftovers(out, rf"\.part-{tag}-\d+\.parquet\.tmp-(?P<pid>\d+)")
+        return _synthesise(
+            questions, out, engine, i, n, tag, batch_size=batch_size, progress=progress, retry_failed=retry_failed
+        )
+
+
+def _synthesise(
+    questions: list[Question],
+    out: Path,
+    engine,
+    i: int,
+    n: int,
+    tag: str,
+    *,
+    batch_size: int,
+    progress: bool,
+    retry_failed: bool,
+) -> SynthSummary:
+    started = time.perf_counter()
     mine = [q for j, q in enumerate(questions) if j % n == i]
     seen = set()
     duplicates = [q.id for q in mine if q.id in seen or seen.add(q.id)]
@@ -203,10 +242,11 @@ def synthesise(
         raise KaleValueError(f"question ids must be unique; repeated: {duplicates[:5]}")
     if batch_size < 1:
         raise KaleValueError(f"--batch-size must be at least 1, not {batch_size}")
+    check_same_setup(out, *engine.setup)
+    requeued = drop_writer_failures(out, tag) if retry_failed else 0
     done = done_ids(out)
     todo = [q for q in mine if q.id not in done]
-    summary = SynthSummary(questions=len(mine), skipped_done=len(mine) - len(todo))
-    tag = f"{i:03d}of{n:03d}"
+    summary = SynthSummary(questions=len(mine), skipped_done=len(mine) - len(todo), requeued=requeued)
     batches = [todo[s : s + batch_size] for s in range(0, len(todo), batch_size)]
     with tqdm(
         total=len(mine), initial=summary.skipped_done, desc="synth", unit="q", disable=not progress, dynamic_ncols=True

@@ -71,6 +71,13 @@ class RayEngine:
             except (ConnectionError, RuntimeError, ValueError) as e:
                 raise KaleValueError(f"cannot start or join Ray at {address or 'a new local instance'}: {e}") from None
 
+    @property
+    def setup(self) -> tuple[str, str]:
+        """(writer, prompt hash), as SynthBatch.setup, without loading the writer here."""
+        from kale.synth.prompts import load_prompt
+
+        return self.job.writer.name, (self.job.prompt or load_prompt(with_paths=self.job.with_paths)).hash
+
     def map(self, batches: Iterable[list[Question]]) -> Iterator[list[dict]]:
         ray = self.ray
         task = ray.remote(num_cpus=self.cpus)(run_batch)

@@ -13,13 +13,12 @@ import os
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kale.exceptions import KaleValueError
+from kale.synth import openai_http
 
 
 @dataclass(frozen=True)
@@ -62,6 +61,10 @@ class OracleWriter:
 SMOLLM2 = "smollm2-135m-instruct"
 
 
+def transformers_name(model: str) -> str:
+    return f"transformers:{Path(model).name if model != SMOLLM2 else SMOLLM2}"
+
+
 class TransformersWriter:
     """A local causal LM, greedy decoding, batched with left padding."""
 
@@ -69,7 +72,7 @@ class TransformersWriter:
         from kale.eval.models import load_model
 
         self.model, self.tok = load_model(model)
-        self.name = f"transformers:{Path(model).name if model != SMOLLM2 else SMOLLM2}"
+        self.name = transformers_name(model)
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
         self.tok.padding_side = "left"
@@ -130,11 +133,12 @@ class RateLimiter:
 
 
 class OpenAIWriter:
-    """POST /v1/chat/completions to any OpenAI-compatible server, concurrently, with
-    timeouts, retries with exponential backoff and jitter on 429, 5xx and network
-    errors, and an optional rate limit."""
+    """POST /v1/chat/completions to any OpenAI-compatible server, concurrently, with a
+    deadline per request, retries with exponential backoff and jitter (or the server's
+    Retry-After) on 429, 5xx, network errors and garbled answers, and an optional rate
+    limit. Whatever the server does, each row gets its text or a reason (openai_http.py)."""
 
-    RETRY_STATUS = {429, 500, 502, 503, 504}
+    RETRY_STATUS = openai_http.RETRY_STATUS
 
     def __init__(
         self,
@@ -152,6 +156,9 @@ class OpenAIWriter:
     ):
         if not endpoint.startswith(("http://", "https://")):
             raise KaleValueError(f"endpoint must be an http(s) URL, not {endpoint!r}")
+        openai_http.check_settings(
+            concurrency=concurrency, timeout=timeout, retries=retries, rate_limit=rate_limit, backoff=backoff
+        )
         base = endpoint.rstrip("/")
         self.url = (
             base
@@ -179,24 +186,19 @@ class OpenAIWriter:
         headers = {"Content-Type": "application/json"}
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
-        last = "no attempt"
+        last, wait = "no attempt", None
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
+                time.sleep(wait if wait is not None else self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
             self.limiter.wait()
             try:
-                req = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                    data = json.loads(resp.read())
-                return Written(data["choices"][0]["message"]["content"].strip())
-            except urllib.error.HTTPError as e:
-                last = f"HTTP {e.code}"
-                if e.code not in self.RETRY_STATUS:
-                    return Written(None, f"{last}: not retried")
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
-                last = f"{type(e).__name__}: {getattr(e, 'reason', e)}"
-            except (KeyError, IndexError, ValueError) as e:
-                return Written(None, f"unexpected response: {e!r}")
+                return Written(openai_http.chat_content(openai_http.post(self.url, body, headers, self.timeout)))
+            except openai_http.Failed as e:
+                if not e.retry:
+                    return Written(None, e.reason)
+                last, wait = e.reason, e.retry_after
+            except Exception as e:  # noqa: BLE001 -- one row's surprise must not end the run
+                return Written(None, f"unexpected error: {type(e).__name__}: {e}")
         return Written(None, f"gave up after {self.retries + 1} attempts ({last})")
 
     def write(self, prompts: list[str], facts: list[list[str]], answers: list[str]) -> list[Written]:
@@ -217,6 +219,22 @@ class WriterSpec:
     timeout: float = 60.0
     retries: int = 5
     rate_limit: float | None = None
+
+    def __post_init__(self):
+        if self.kind == "openai":  # refused here, at startup, not once per row in every worker
+            openai_http.check_settings(
+                concurrency=self.concurrency, timeout=self.timeout, retries=self.retries, rate_limit=self.rate_limit
+            )
+
+    @property
+    def name(self) -> str:
+        """The `writer` column of the rows this writer makes, without loading it."""
+        return {
+            "template": TemplateWriter.name,
+            "oracle": OracleWriter.name,
+            "transformers": transformers_name(self.model),
+            "openai": f"openai:{self.model}",
+        }.get(self.kind, self.kind)
 
     def build(self):
         if self.kind == "template":

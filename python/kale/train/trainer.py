@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from kale.exceptions import FolderInUseError
+from kale.locks import lock
 from kale.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from kale.train.config import TrainConfig
 from kale.train.data import Example, collate, load_pairs
@@ -156,6 +159,21 @@ def _preflight(
 
 
 def train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = None) -> Path:
+    """Run (or resume) training; returns the folder of the saved Hugging Face model.
+    The output folder is locked while it runs: a second run into it stops at once."""
+    cfg = config.validate()
+    # Under `accelerate launch` every process of one run writes there: the first one holds the lock.
+    if os.environ.get("RANK", "0") != "0":
+        return _train(cfg, on_step=on_step)
+    try:
+        held = lock(Path(cfg.output_dir) / ".kale-train.lock", f"--output-dir {cfg.output_dir}", "kale train")
+    except FolderInUseError as e:
+        raise KaleTrainError(str(e)) from None
+    with held:
+        return _train(cfg, on_step=on_step)
+
+
+def _train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None = None) -> Path:
     """Run (or resume) training; returns the folder of the saved Hugging Face model.
 
     ``on_step(step, record)`` is called on the main process after each optimizer step (and

@@ -38,6 +38,9 @@ impl Default for GenerateOptions {
     }
 }
 
+/// The graph format's limit on distinct relations.
+const MAX_RELATIONS: u64 = 1 << 16;
+
 fn relation_id(r: u64) -> String {
     // The most frequent relation is named like Wikidata's: P31, instance of.
     if r == 0 {
@@ -48,10 +51,17 @@ fn relation_id(r: u64) -> String {
 }
 
 pub fn generate(path: &Path, o: &GenerateOptions) -> Result<()> {
-    if o.nodes < 2 || o.hubs >= o.nodes || o.relations == 0 || !(0.0..=1.0).contains(&o.hub_share) {
-        return Err(KaleError::invalid(
-            "generate needs nodes >= 2, hubs < nodes, relations >= 1 and 0 <= hub_share <= 1",
-        ));
+    // relations is bounded by what a graph holds (u16 ids): the names are made up front,
+    // and an unbounded count would exhaust memory before writing a line.
+    if o.nodes < 2
+        || o.hubs >= o.nodes
+        || o.relations == 0
+        || o.relations > MAX_RELATIONS
+        || !(0.0..=1.0).contains(&o.hub_share)
+    {
+        return Err(KaleError::invalid(format!(
+            "generate needs nodes >= 2, hubs < nodes, 1 <= relations <= {MAX_RELATIONS} and 0 <= hub_share <= 1"
+        )));
     }
     let file = File::create(path).at(path)?;
     let mut out: Box<dyn Write> = if path.to_string_lossy().ends_with(".gz") {

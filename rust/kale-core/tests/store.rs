@@ -3,6 +3,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 
 use common::build_tsv;
 use kale_core::{Dir, Graph, KaleError};
@@ -67,4 +68,46 @@ fn truncated_and_flipped_files_are_errors_not_panics() {
         let _ = g.neighbours(n, Dir::In);
         let _ = g.aliases(n);
     }
+}
+
+/// A manifest may name only plain files of the graph directory, even one whose
+/// self-checksum is valid: `/dev/zero` would make verify read without end, `../x`
+/// would hash (and map) a file outside the graph.
+#[test]
+fn manifest_names_outside_the_graph_are_corrupt() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let rows = vec![("a".to_string(), "r".to_string(), "b".to_string())];
+    let dir = build_tsv(tmp.path(), &rows, 1 << 30).path().to_path_buf();
+    let original = kale_core::Manifest::read(&dir).expect("manifest");
+    std::fs::write(tmp.path().join("outside"), b"").expect("write");
+    for name in ["/dev/zero", "../outside", "..", ".", "", "sub/x"] {
+        let mut m = original.clone();
+        let info = m.arrays.values().next().expect("an array").clone();
+        m.arrays.insert(name.to_string(), info);
+        m.write(&dir).expect("write manifest");
+        match Graph::open(&dir) {
+            Err(KaleError::Corrupt { message, .. }) => assert!(
+                message.contains("not a file of the graph directory"),
+                "{name:?}: {message}"
+            ),
+            Err(other) => panic!("{name:?}: {other}"),
+            Ok(_) => panic!("{name:?}: opened"),
+        }
+    }
+    let mut m = original.clone();
+    m.write(&dir).expect("write manifest");
+    let g = Graph::open(&dir).expect("the original opens");
+    g.verify().expect("and verifies");
+    drop(g);
+    // An array that grew after opening is reported, not read to its end.
+    let g = Graph::open(&dir).expect("open");
+    let grown = dir.join("out_targets.u32");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&grown)
+        .expect("open array");
+    f.write_all(&[0; 4096]).expect("grow");
+    assert!(
+        matches!(g.verify(), Err(KaleError::Corrupt { message, .. }) if message.contains("out_targets.u32 holds"))
+    );
 }

@@ -3,6 +3,7 @@
 mod errors;
 mod graph;
 mod link;
+mod parallel;
 mod paths;
 
 use std::path::PathBuf;
@@ -55,7 +56,10 @@ fn build(
     // briefly to see whether Ctrl-C was pressed.
     let cancel = || Python::attach(|py| py.check_signals().is_err());
     let manifest = py
-        .detach(|| kale_core::build(&source, &out, &options, &cancel))
+        .detach(|| {
+            parallel::run(None, || kale_core::build(&source, &out, &options, &cancel))
+                .and_then(|r| r)
+        })
         .py()?;
     serde_json::to_string(&manifest).map_err(|e| PyValueError::new_err(e.to_string()))
 }
@@ -88,6 +92,7 @@ fn generate(
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    parallel::install_fork_hook();
     m.add_class::<graph::PyGraph>()?;
     m.add_class::<paths::PyPathOptions>()?;
     m.add_class::<paths::PyPath>()?;

@@ -8,7 +8,6 @@ use kale_core::link::{
     index_graph, link_group, AliasIndex, ExceptionSource, Exceptions, IndexOptions, LinkOptions,
     Match, Name, Scratch, Text,
 };
-use kale_core::KaleError;
 use numpy::PyArray1;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -19,6 +18,7 @@ use rustc_hash::FxHashMap;
 
 use crate::errors::IntoPyResult;
 use crate::graph::PyGraph;
+use crate::parallel;
 
 #[pyclass(name = "Linker", module = "kale._core", subclass, frozen)]
 pub struct PyLinker {
@@ -126,20 +126,6 @@ fn with_scratch<T>(f: impl FnOnce(&mut Scratch, &mut Vec<Match>) -> T) -> T {
     })
 }
 
-fn pool_run<T: Send>(
-    threads: Option<usize>,
-    run: impl FnOnce() -> T + Send,
-) -> kale_core::Result<T> {
-    match threads {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .map_err(|e| KaleError::invalid(e.to_string()))
-            .map(|pool| pool.install(run)),
-        None => Ok(run()),
-    }
-}
-
 /// One row per mention: text index, start, end, alias (an index into the distinct
 /// aliases that follow), candidates as CSR (offsets, nodes, scores), and the
 /// mention strings when asked for.
@@ -215,7 +201,8 @@ impl PyLinker {
         let g = &graph.get().inner;
         let started = Instant::now();
         let index = py
-            .detach(|| index_graph(g, &opts, &source, priors.as_deref()))
+            .detach(|| parallel::run(None, || index_graph(g, &opts, &source, priors.as_deref())))
+            .and_then(|r| r)
             .py()?;
         Ok(PyLinker {
             index,
@@ -262,21 +249,23 @@ impl PyLinker {
         let index = py
             .detach(|| -> kale_core::Result<AliasIndex> {
                 let exc: Exceptions = source.load(None)?;
-                let list: Vec<Name> = names
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| Name {
-                        text: t.as_str(),
-                        node: nodes.as_ref().map_or(i as u32, |n| n[i]),
-                        is_label: true,
-                    })
-                    .collect();
-                let prior = |n: u32| {
-                    priors
-                        .as_ref()
-                        .map_or(1.0, |p| p.get(n as usize).copied().unwrap_or(0.0))
-                };
-                Ok(AliasIndex::build(&list, &prior, exc, &opts))
+                parallel::run(None, || {
+                    let list: Vec<Name> = names
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| Name {
+                            text: t.as_str(),
+                            node: nodes.as_ref().map_or(i as u32, |n| n[i]),
+                            is_label: true,
+                        })
+                        .collect();
+                    let prior = |n: u32| {
+                        priors
+                            .as_ref()
+                            .map_or(1.0, |p| p.get(n as usize).copied().unwrap_or(0.0))
+                    };
+                    AliasIndex::build(&list, &prior, exc, &opts)
+                })
             })
             .py()?;
         Ok(PyLinker {
@@ -342,7 +331,7 @@ impl PyLinker {
                 .map(|g| with_scratch(|s, _| link_group(index, graph, g, &opts, s)))
                 .collect::<Vec<_>>()
         };
-        let linked = py.detach(|| pool_run(threads, run)).py()?;
+        let linked = py.detach(|| parallel::run(threads, run)).py()?;
         let (mut row, mut start, mut end, mut alias) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut offsets, mut nodes, mut scores) = (vec![0u32], Vec::new(), Vec::new());
@@ -423,7 +412,7 @@ impl PyLinker {
                 })
                 .sum::<u64>()
         };
-        py.detach(|| pool_run(threads, run)).py()
+        py.detach(|| parallel::run(threads, run)).py()
     }
 
     /// The normalised form of a text, as aliases are keyed (words joined by spaces).

@@ -2,9 +2,7 @@
 //! read their keyword options here, so a query is one Python call; results are Rust
 //! classes whose Python objects are made only when they are read.
 
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use kale_core::paths::{search, Filter, Method, Path, SearchOptions, SearchResult};
@@ -16,6 +14,7 @@ use rayon::prelude::*;
 
 use crate::errors::{to_py, IntoPyResult};
 use crate::graph::PyGraph;
+use crate::parallel;
 
 const OPTIONS: &str = "method, max_hops, max_paths, max_expansions, timeout, directed, relations, exclude_relations, hub_cap, anchors, anchor_hops, anchor_depth, target_depth, seed";
 
@@ -193,7 +192,15 @@ impl PyGraph {
                 "timeout" => {
                     o.timeout = match value.extract::<Option<f64>>() {
                         Ok(None) => None,
-                        Ok(Some(t)) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
+                        // try_from: a finite but huge timeout (1e308) is beyond Duration's range
+                        Ok(Some(t)) if t.is_finite() && t > 0.0 => {
+                            Some(Duration::try_from_secs_f64(t).map_err(|_| {
+                                invalid(format!(
+                                    "timeout {t} is too large (at most {} seconds); use None for no timeout",
+                                    Duration::MAX.as_secs()
+                                ))
+                            })?)
+                        }
                         _ => {
                             return Err(invalid(format!(
                                 "timeout must be a positive number of seconds or None, not {}",
@@ -252,27 +259,6 @@ impl PyGraph {
         };
         Ok(o)
     }
-}
-
-/// One pool per thread count, kept: a batch call does not start threads each time, and
-/// the pool's threads keep their search scratch (kale_core's per-thread marks).
-fn pool(threads: usize) -> kale_core::Result<Arc<rayon::ThreadPool>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-    let mut pools = POOLS
-        .get_or_init(Default::default)
-        .lock()
-        .map_err(|_| KaleError::invalid("a thread pool panicked"))?;
-    if let Some(p) = pools.get(&threads) {
-        return Ok(p.clone());
-    }
-    let p = Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| KaleError::invalid(e.to_string()))?,
-    );
-    pools.insert(threads, p.clone());
-    Ok(p)
 }
 
 fn type_name(value: &Bound<'_, PyAny>) -> String {
@@ -372,10 +358,7 @@ impl PyGraph {
                 .collect::<kale_core::Result<Vec<_>>>()
         };
         let results = py
-            .detach(|| match threads {
-                Some(n) => pool(n.max(1)).and_then(|pool| pool.install(run)),
-                None => run(),
-            })
+            .detach(|| parallel::run(threads, run).and_then(|r| r))
             .py()?;
         Ok(results
             .into_iter()
@@ -489,7 +472,8 @@ impl PyPathResult {
             truncated,
             reason,
             expanded,
-            elapsed: Duration::from_secs_f64(seconds.max(0.0)),
+            // an unpickled value is any float: out of range reads as zero, not a panic
+            elapsed: Duration::try_from_secs_f64(seconds).unwrap_or_default(),
         };
         result(r, sources, targets)
     }

@@ -87,6 +87,24 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Why `id` (a node or relation id read from a line) cannot be one, if it cannot:
+    /// the line is then malformed, with its file and line, and skippable.
+    pub fn id_problem(id: &str) -> Option<String> {
+        if id.len() > super::interner::MAX_LEN {
+            Some(format!(
+                "an id of {} bytes is longer than the 16 MiB limit",
+                id.len()
+            ))
+        } else if id.contains('\0') {
+            Some(format!(
+                "the id {:?} holds a NUL character",
+                id.chars().take(40).collect::<String>()
+            ))
+        } else {
+            None
+        }
+    }
+
     pub fn node(&mut self, id: &str) -> Result<u32> {
         self.nodes
             .intern(id)
@@ -165,6 +183,18 @@ impl<'a> Builder<'a> {
 
     /// A malformed line: an error under `OnError::Fail`, a counted skip otherwise.
     pub fn bad_line(&mut self, file: &Path, line: u64, message: impl Into<String>) -> Result<()> {
+        self.bad_lines_from(file, line, 1, message)
+    }
+
+    /// `lines` malformed lines from `line` on, read as one record (a quoted field that
+    /// never closed swallows the rest of its file): each counts as skipped.
+    pub fn bad_lines_from(
+        &mut self,
+        file: &Path,
+        line: u64,
+        lines: u64,
+        message: impl Into<String>,
+    ) -> Result<()> {
         let message = message.into();
         if self.on_error == OnError::Fail {
             return Err(KaleError::Parse {
@@ -173,7 +203,7 @@ impl<'a> Builder<'a> {
                 message: format!("{message} (use on_error=skip to skip such lines)"),
             });
         }
-        self.bad_lines += 1;
+        self.bad_lines += lines.max(1);
         if self.bad_examples.len() < MAX_EXAMPLES {
             self.bad_examples
                 .push(format!("{}:{line}: {message}", file.display()));

@@ -16,7 +16,7 @@ struct Slot {
     hash: u32,
 }
 
-const MAX_LEN: usize = (1 << 24) - 1;
+pub(crate) const MAX_LEN: usize = (1 << 24) - 1;
 
 #[derive(Default)]
 pub struct Interner {

@@ -164,8 +164,11 @@ fn literal_body(body: &str) -> std::result::Result<(Cow<'_, str>, &str), String>
                         let hex = body
                             .get(i + 2..i + 2 + digits)
                             .ok_or("has a short \\u escape")?;
+                        // from_str_radix alone would take a sign: \u+041 is not an escape
                         let code = u32::from_str_radix(hex, 16)
-                            .map_err(|_| format!("has a bad escape \\{}{hex}", esc as char))?;
+                            .ok()
+                            .filter(|_| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                            .ok_or_else(|| format!("has a bad escape \\{}{hex}", esc as char))?;
                         let c = char::from_u32(code).ok_or_else(|| {
                             format!("escapes U+{code:X}, which is not a character")
                         })?;
@@ -203,6 +206,12 @@ fn read_file(b: &mut Builder, path: &Path, languages: &[String]) -> Result<()> {
         let line = match line {
             Ok(line) => line,
             Err(reason) => return b.bad_line(path, number, reason),
+        };
+        // a byte-order mark before the first line, as the triples reader accepts it
+        let line = if number == 1 {
+            line.strip_prefix('\u{feff}').unwrap_or(line)
+        } else {
+            line
         };
         match parse_line(line) {
             Ok(Some(triple)) => statement(b, triple, languages),
@@ -309,6 +318,8 @@ mod tests {
             "<a <b> <c> .",
             r#"<a> <b> "\q" ."#,
             r#"<a> <b> "\uD800" ."#,
+            r#"<a> <b> "\u+041" ."#,
+            r#"<a> <b> "\U+0000041" ."#,
         ] {
             assert!(parse_line(bad).is_err(), "{bad}");
         }

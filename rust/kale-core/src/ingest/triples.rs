@@ -54,12 +54,14 @@ fn for_each_record(
 ) -> Result<()> {
     let reader = input::open(path, &b.bytes_read)?;
     let csv_file = is_csv(path);
+    // TSV comment lines are skipped here, so they are counted; in CSV the reader's own
+    // handling stays, since a quote inside a comment would otherwise open a field.
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(if csv_file { b',' } else { b'\t' })
         .quoting(csv_file)
         .has_headers(header)
         .flexible(true)
-        .comment(Some(b'#'))
+        .comment(csv_file.then_some(b'#'))
         .from_reader(reader);
     let mut record = csv::ByteRecord::new();
     loop {
@@ -86,6 +88,29 @@ fn for_each_record(
         }
         b.tick()?;
         let line = record.position().map(|p| p.line()).unwrap_or(line);
+        if !csv_file && record.get(0).is_some_and(|f| f.starts_with(b"#")) {
+            b.skip("comment line (#)");
+            continue;
+        }
+        // A quoted field holding a line break: in these files, an unterminated quote
+        // that ran on through the lines after it, each of them lost.
+        if record
+            .iter()
+            .any(|f| f.contains(&b'\n') || f.contains(&b'\r'))
+        {
+            let next = rdr.position().line();
+            let lines = next.saturating_sub(line).max(1);
+            b.bad_lines_from(
+                path,
+                line,
+                lines,
+                format!(
+                    "a quoted field runs over {lines} lines, to line {}: an unterminated quote?",
+                    line + lines - 1
+                ),
+            )?;
+            continue;
+        }
         let mut fields: Vec<&str> = Vec::with_capacity(4);
         let mut utf8_error = None;
         for (i, field) in record.iter().enumerate() {
@@ -105,6 +130,9 @@ fn for_each_record(
     }
 }
 
+/// Checks the column count, that no column is empty, and that the first `ids`
+/// columns can be ids; a line that fails is a bad line.
+#[allow(clippy::too_many_arguments)]
 fn nonempty_fields(
     b: &mut Builder,
     path: &Path,
@@ -113,6 +141,7 @@ fn nonempty_fields(
     what: &str,
     min: usize,
     max: usize,
+    ids: usize,
 ) -> Result<bool> {
     if fields.len() < min || fields.len() > max {
         let expected = if min == max {
@@ -136,13 +165,17 @@ fn nonempty_fields(
         b.bad_line(path, line, format!("column {} is empty ({what})", i + 1))?;
         return Ok(false);
     }
+    if let Some(problem) = fields.iter().take(ids).find_map(|f| Builder::id_problem(f)) {
+        b.bad_line(path, line, problem)?;
+        return Ok(false);
+    }
     Ok(true)
 }
 
 pub fn read(b: &mut Builder, src: &TriplesSource) -> Result<()> {
     for path in &src.triples {
         for_each_record(b, path, src.header, |b, line, f| {
-            if nonempty_fields(b, path, line, f, "head, relation, tail", 3, 3)? {
+            if nonempty_fields(b, path, line, f, "head, relation, tail", 3, 3, 3)? {
                 b.edge(f[0], f[1], f[2])?;
             }
             Ok(())
@@ -155,7 +188,7 @@ pub fn read(b: &mut Builder, src: &TriplesSource) -> Result<()> {
     for (paths, kind, what) in name_files {
         for path in paths {
             for_each_record(b, path, src.header, |b, line, f| {
-                if nonempty_fields(b, path, line, f, what, 2, 2)? {
+                if nonempty_fields(b, path, line, f, what, 2, 2, 1)? {
                     b.name(f[0], kind, 0, f[1])?;
                 }
                 Ok(())
@@ -164,7 +197,7 @@ pub fn read(b: &mut Builder, src: &TriplesSource) -> Result<()> {
     }
     for path in &src.aliases {
         for_each_record(b, path, src.header, |b, line, f| {
-            if nonempty_fields(b, path, line, f, "id, alias, ...", 2, usize::MAX)? {
+            if nonempty_fields(b, path, line, f, "id, alias, ...", 2, usize::MAX, 1)? {
                 for alias in &f[1..] {
                     b.name(f[0], NameKind::Alias, 0, alias)?;
                 }
@@ -177,7 +210,7 @@ pub fn read(b: &mut Builder, src: &TriplesSource) -> Result<()> {
             read_relation_labels_json(b, path)?;
         } else {
             for_each_record(b, path, src.header, |b, line, f| {
-                if nonempty_fields(b, path, line, f, "relation id, label", 2, 2)? {
+                if nonempty_fields(b, path, line, f, "relation id, label", 2, 2, 1)? {
                     b.relation_label(f[0], 0, f[1])?;
                 }
                 Ok(())

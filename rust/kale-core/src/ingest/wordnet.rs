@@ -8,7 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use rustc_hash::FxHashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::builder::{Builder, NameKind};
 use super::input;
@@ -86,11 +89,38 @@ pub fn check_dir(dir: &Path) -> Result<()> {
 
 pub fn read(b: &mut Builder, src: &WordNetSource) -> Result<()> {
     check_dir(&src.dir)?;
+    let defined = defined_synsets(&src.dir)?;
     for (part, pos) in PARTS {
         let senses = read_index(b, &src.dir.join(format!("index.{part}")))?;
-        read_data(b, &src.dir.join(format!("data.{part}")), pos, &senses)?;
+        read_data(
+            b,
+            &src.dir.join(format!("data.{part}")),
+            pos,
+            &senses,
+            &defined,
+        )?;
     }
     Ok(())
+}
+
+/// The ids of every synset the data files define, read first so that a pointer to an
+/// offset no file defines is a bad line, not an edge to a nameless node.
+fn defined_synsets(dir: &Path) -> Result<FxHashSet<String>> {
+    let mut ids = FxHashSet::default();
+    let uncounted = Arc::new(AtomicU64::new(0)); // the progress bar counts the main pass
+    for (part, pos) in PARTS {
+        let path = dir.join(format!("data.{part}"));
+        let mut reader = input::open(&path, &uncounted)?;
+        input::for_each_line(&path, &mut *reader, |_, line| {
+            if let Some(offset) = line.ok().and_then(|l| l.split(' ').next()) {
+                if offset.len() == 8 && offset.bytes().all(|c| c.is_ascii_digit()) {
+                    ids.insert(node_id(offset, pos));
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(ids)
 }
 
 /// lemma -> synset offsets in sense order, from one `index.*` file.
@@ -110,7 +140,8 @@ fn read_index(b: &mut Builder, path: &Path) -> Result<FxHashMap<String, Vec<Stri
         let fields: Vec<&str> = line.split_ascii_whitespace().collect();
         let parsed = (|| {
             let p_cnt: usize = fields.get(3)?.parse().ok()?;
-            let first_offset = 4 + p_cnt + 2;
+            // checked: a corrupt count must not wrap around to a small index
+            let first_offset = p_cnt.checked_add(4 + 2)?;
             Some(
                 fields
                     .get(first_offset..)?
@@ -135,6 +166,7 @@ fn read_data(
     path: &Path,
     file_pos: char,
     senses: &FxHashMap<String, Vec<String>>,
+    defined: &FxHashSet<String>,
 ) -> Result<()> {
     let mut reader = input::open(path, &b.bytes_read)?;
     input::for_each_line(path, &mut *reader, |number, line| {
@@ -145,7 +177,7 @@ fn read_data(
         if line.starts_with(' ') || line.trim().is_empty() {
             return Ok(());
         }
-        match synset(b, line, file_pos, senses) {
+        match synset(b, line, file_pos, senses, defined) {
             Ok(()) => Ok(()),
             Err(Bad(reason)) => b.bad_line(path, number, reason),
         }
@@ -165,6 +197,7 @@ fn synset(
     line: &str,
     file_pos: char,
     senses: &FxHashMap<String, Vec<String>>,
+    defined: &FxHashSet<String>,
 ) -> std::result::Result<(), Bad> {
     let (data, gloss) = line.split_once(" | ").unwrap_or((line, ""));
     let f: Vec<&str> = data.split_ascii_whitespace().collect();
@@ -180,6 +213,14 @@ fn synset(
     let ss_type = field(2, "synset type")?.chars().next().unwrap_or('?');
     let w_cnt = usize::from_str_radix(field(3, "word count")?, 16)
         .map_err(|_| Bad("the word count is not hexadecimal".into()))?;
+    // Each word takes two fields: a count beyond the line's fields is corrupt, and
+    // checking it first keeps a count like ffffffffffffffff from sizing an allocation.
+    if w_cnt > f.len().saturating_sub(4) / 2 {
+        return Err(Bad(format!(
+            "the word count {w_cnt} is more than the line's {} fields hold",
+            f.len()
+        )));
+    }
     let id = node_id(offset, file_pos);
     let mut lemmas = Vec::with_capacity(w_cnt);
     for i in 0..w_cnt {
@@ -189,6 +230,26 @@ fn synset(
     let p_cnt: usize = field(p_at, "pointer count")?
         .parse()
         .map_err(|_| Bad("the pointer count is not a number".into()))?;
+    // The pointers are checked before anything is added: a bad line adds nothing.
+    let mut pointers = Vec::new();
+    for k in 0..p_cnt {
+        let at = p_at + 1 + 4 * k;
+        let symbol = field(at, "pointers")?;
+        let target = field(at + 1, "pointers")?;
+        let pos = field(at + 2, "pointers")?.chars().next().unwrap_or('?');
+        let name = relation_name(symbol, file_pos)
+            .ok_or_else(|| Bad(format!("unknown pointer symbol {symbol:?}")))?;
+        if !matches!(pos, 'n' | 'v' | 'a' | 's' | 'r') {
+            return Err(Bad(format!("pointer {k} has part of speech {pos:?}")));
+        }
+        let target = node_id(target, pos);
+        if !defined.contains(&target) {
+            return Err(Bad(format!(
+                "pointer {k} names synset {target}, which no data file defines"
+            )));
+        }
+        pointers.push((name, target));
+    }
     b.node(&id)?;
     for (i, lemma) in lemmas.iter().enumerate() {
         b.name(
@@ -220,17 +281,8 @@ fn synset(
     if !gloss.is_empty() {
         b.name(&id, NameKind::Description, 0, gloss)?;
     }
-    for k in 0..p_cnt {
-        let at = p_at + 1 + 4 * k;
-        let symbol = field(at, "pointers")?;
-        let target = field(at + 1, "pointers")?;
-        let pos = field(at + 2, "pointers")?.chars().next().unwrap_or('?');
-        let name = relation_name(symbol, file_pos)
-            .ok_or_else(|| Bad(format!("unknown pointer symbol {symbol:?}")))?;
-        if !matches!(pos, 'n' | 'v' | 'a' | 's' | 'r') {
-            return Err(Bad(format!("pointer {k} has part of speech {pos:?}")));
-        }
-        b.edge(&id, name, &node_id(target, pos))?;
+    for (name, target) in &pointers {
+        b.edge(&id, name, target)?;
     }
     Ok(())
 }

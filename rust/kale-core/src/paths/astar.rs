@@ -327,7 +327,7 @@ fn search(
     let mut paths = Vec::new();
     let mut scratch = Vec::new();
     let (mut sorted, mut pool) = (FxHashMap::<u32, (usize, usize)>::default(), Vec::new());
-    let want = o.max_paths + 1;
+    let want = o.max_paths.saturating_add(1);
     while let Some(idx) = queue.pop() {
         let (node, g_cost) = (entries[idx as usize].node, entries[idx as usize].g);
         if settled.count(node) >= want {
@@ -335,6 +335,9 @@ fn search(
         }
         settled.bump(node);
         if g_cost > 0 && targets.binary_search(&node).is_ok() {
+            if let Err(reason) = budget.keep(g_cost as usize + 1) {
+                return cut(paths, o, reason);
+            }
             paths.push(Path {
                 nodes: chain(&entries, idx),
                 relations: Vec::new(),
@@ -349,13 +352,16 @@ fn search(
             continue;
         }
         if let Err(reason) = budget.spend() {
-            paths.truncate(o.max_paths);
-            return SearchResult {
+            return cut(paths, o, reason);
+        }
+        // Every expansion queues its node's neighbours: through hubs, states outgrow
+        // what max_expansions bounds by far, so they have a cap of their own.
+        if entries.len() > MAX_STATES {
+            return cut(
                 paths,
-                truncated: true,
-                reason: Some(reason),
-                ..Default::default()
-            };
+                o,
+                format!("stopped at the memory cap of {MAX_STATES} search states"),
+            );
         }
         // A node is expanded up to max_paths + 1 times: its sorted neighbours are kept.
         let (start, end) = *sorted.entry(node).or_insert_with(|| {
@@ -391,6 +397,20 @@ fn search(
         paths,
         truncated,
         reason: truncated.then(|| format!("more paths than max_paths={}", o.max_paths)),
+        ..Default::default()
+    }
+}
+
+/// At most this many search states (`Entry`, 12 bytes, and a queue slot): ~130 MB.
+const MAX_STATES: usize = 1 << 23;
+
+/// The answer of a search a bound stopped: the paths so far, truncated, and why.
+fn cut(mut paths: Vec<Path>, o: &SearchOptions, reason: String) -> SearchResult {
+    paths.truncate(o.max_paths);
+    SearchResult {
+        paths,
+        truncated: true,
+        reason: Some(reason),
         ..Default::default()
     }
 }

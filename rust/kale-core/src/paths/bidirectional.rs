@@ -223,6 +223,7 @@ fn search(
             &mut bwd,
             &meeting,
             o.max_paths,
+            budget,
             vecs,
             maps,
         )
@@ -322,6 +323,7 @@ fn join<'m>(
     bwd: &mut Side<'m>,
     meeting: &[u32],
     max_paths: usize,
+    budget: &mut Budget,
     vecs: &mut VecPool,
     maps: &mut [FxHashMap<u32, (u32, u32)>; 2],
 ) -> SearchResult {
@@ -377,24 +379,28 @@ fn join<'m>(
         nodes: vecs.take(),
         hops: Vec::new(),
         paths: Vec::new(),
-        limit: max_paths + 1,
+        limit: max_paths.saturating_add(1),
+        budget,
+        stopped: None,
     };
     for &s in fwd.level(0) {
         walk.nodes.push(s);
         walk.step(s);
         walk.nodes.pop();
     }
-    let (mut paths, nodes) = (walk.paths, walk.nodes);
+    let (mut paths, nodes, stopped) = (walk.paths, walk.nodes, walk.stopped);
     for v in [nodes, stack, ahead.pool, ahead.buf, behind.pool, behind.buf] {
         vecs.give(v);
     }
     *maps = [ahead.range, behind.range];
-    let truncated = paths.len() > max_paths;
+    let truncated = stopped.is_some() || paths.len() > max_paths;
     paths.truncate(max_paths);
     SearchResult {
         paths,
         truncated,
-        reason: truncated.then(|| format!("more shortest paths than max_paths={max_paths}")),
+        reason: stopped.or_else(|| {
+            truncated.then(|| format!("more shortest paths than max_paths={max_paths}"))
+        }),
         ..Default::default()
     }
 }
@@ -412,6 +418,9 @@ struct Walk<'a> {
     hops: Vec<(u16, bool)>,
     paths: Vec<Path>,
     limit: usize,
+    /// The timeout and the memory cap hold here too: shortest paths can be billions.
+    budget: &'a mut Budget,
+    stopped: Option<String>,
 }
 
 impl Walk<'_> {
@@ -423,7 +432,7 @@ impl Walk<'_> {
         let mut i = self.successors.partition_point(|e| e.0 >> 32 < u as u64);
         while let Some(&(key, label)) = self.successors.get(i) {
             let (from, v) = ((key >> 32) as u32, key as u32);
-            if from != u || self.paths.len() >= self.limit {
+            if from != u || self.paths.len() >= self.limit || self.stopped.is_some() {
                 return;
             }
             self.nodes.push(v);
@@ -437,10 +446,18 @@ impl Walk<'_> {
 
     /// Extends the path, past its meeting node and at `u`, to the targets.
     fn behind_from(&mut self, u: u32) {
-        if self.paths.len() >= self.limit {
+        if self.paths.len() >= self.limit || self.stopped.is_some() {
+            return;
+        }
+        if let Err(reason) = self.budget.clock() {
+            self.stopped = Some(reason);
             return;
         }
         if self.bwd.depth_of.get(u) == Some(0) {
+            if let Err(reason) = self.budget.keep(self.nodes.len()) {
+                self.stopped = Some(reason);
+                return;
+            }
             let (mut relations, mut forward) = (
                 Vec::with_capacity(self.hops.len()),
                 Vec::with_capacity(self.hops.len()),

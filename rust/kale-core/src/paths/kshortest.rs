@@ -38,6 +38,7 @@ impl Walk<'_> {
         };
         if depth == length {
             if self.targets.binary_search(&u).is_ok() {
+                budget.keep(self.stack.len())?;
                 self.found.push(Path {
                     nodes: self.stack.clone(),
                     relations: Vec::new(),
@@ -135,7 +136,7 @@ fn walk(
             .marked()
             .partition_point(|&n| dist.get(n).is_some_and(|x| x as usize <= d));
     }
-    let want = o.max_paths + 1; // one more than asked proves whether any were cut
+    let want = o.max_paths.saturating_add(1); // one more than asked proves whether any were cut
     let stack = vecs.take();
     let mut walk = Walk {
         g,

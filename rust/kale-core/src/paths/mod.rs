@@ -110,11 +110,18 @@ pub struct SearchResult {
     pub elapsed: Duration,
 }
 
-/// Counts expansions and watches the clock.
+/// The most path nodes one answer keeps (every path's nodes, summed): ~60 MB with the
+/// paths' relations and directions. A bound of memory, not of time: with max_paths in
+/// the billions, a search stopped at its timeout could still hold gigabytes of paths.
+pub const MAX_RESULT_NODES: usize = 1 << 22;
+
+/// Counts expansions and kept path nodes, and watches the clock.
 pub(crate) struct Budget {
     pub expanded: u64,
     max_expansions: u64,
     deadline: Option<Instant>,
+    kept: usize,
+    ticks: u64,
 }
 
 impl Budget {
@@ -122,8 +129,35 @@ impl Budget {
         Budget {
             expanded: 0,
             max_expansions: o.max_expansions,
-            deadline: o.timeout.map(|t| Instant::now() + t),
+            // checked: a deadline past what Instant can hold is no deadline at all
+            deadline: o.timeout.and_then(|t| Instant::now().checked_add(t)),
+            kept: 0,
+            ticks: 0,
         }
+    }
+
+    /// Counts a path of `nodes` nodes into the answer; `Err(reason)` past the memory cap.
+    pub fn keep(&mut self, nodes: usize) -> std::result::Result<(), String> {
+        self.kept += nodes;
+        if self.kept > MAX_RESULT_NODES {
+            return Err(format!(
+                "stopped at the memory cap for one answer ({MAX_RESULT_NODES} path nodes)"
+            ));
+        }
+        self.clock()
+    }
+
+    /// Checks the timeout every 256 calls, for work that is not an expansion.
+    pub fn clock(&mut self) -> std::result::Result<(), String> {
+        self.ticks += 1;
+        if self.ticks % 256 == 0 {
+            if let Some(d) = self.deadline {
+                if Instant::now() > d {
+                    return Err("stopped at the timeout".into());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Counts one expansion; `Err(reason)` when a bound is reached.

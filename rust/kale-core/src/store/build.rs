@@ -198,7 +198,12 @@ fn replace_dir(done: &Path, out: &Path) -> Result<()> {
         let old = done.with_extension("old");
         std::fs::rename(out, &old).at(out)?;
         std::fs::rename(done, out).at(out)?;
-        let _ = std::fs::remove_dir_all(&old);
+        // what was replaced may have been a plain file: it must not stay behind as .NAME.old
+        let _ = if old.is_dir() {
+            std::fs::remove_dir_all(&old)
+        } else {
+            std::fs::remove_file(&old)
+        };
     } else {
         std::fs::rename(done, out).at(out)?;
     }

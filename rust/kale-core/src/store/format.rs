@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -83,6 +83,57 @@ pub struct Manifest {
     pub manifest_xxh3: String,
 }
 
+/// The largest manifest read: its build section lists input files, a few KB each.
+const MAX_MANIFEST: u64 = 64 << 20;
+
+/// Whether a name the manifest gives is a file of the graph directory itself: a path
+/// (`../x`, `/dev/zero`) or `.`/`..` is not.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+}
+
+/// Opens `name` in the graph directory, which must be a plain file there: not a
+/// symbolic link, FIFO or device (a damaged or hostile manifest must not make kale
+/// read /dev/zero, wait on a pipe or hash a file outside the graph).
+pub fn open_plain(dir: &Path, name: &str) -> Result<File> {
+    if !is_plain_name(name) {
+        return Err(KaleError::corrupt(
+            dir,
+            format!("the manifest names {name:?}, which is not a file of the graph directory"),
+        ));
+    }
+    let path = dir.join(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        // no symlink is followed, and opening a FIFO does not wait for a writer
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(not(target_os = "linux"))]
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(KaleError::corrupt(
+            dir,
+            format!("{name} is a symbolic link, not a plain file"),
+        ));
+    }
+    let file = options.open(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => KaleError::corrupt(dir, format!("{name} is missing")),
+        _ if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) => {
+            KaleError::corrupt(dir, format!("{name} is a symbolic link, not a plain file"))
+        }
+        _ => KaleError::io(&path, e),
+    })?;
+    if !file.metadata().at(&path)?.is_file() {
+        return Err(KaleError::corrupt(
+            dir,
+            format!("{name} is not a plain file"),
+        ));
+    }
+    Ok(file)
+}
+
 impl Manifest {
     pub fn read(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST);
@@ -92,13 +143,23 @@ impl Manifest {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "no graph directory here"),
             ));
         }
-        let text = std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => KaleError::corrupt(
+        if !path.exists() && std::fs::symlink_metadata(&path).is_err() {
+            return Err(KaleError::corrupt(
                 dir,
                 "manifest.json is missing: not a kale graph, or its build did not finish",
-            ),
-            _ => KaleError::io(&path, e),
-        })?;
+            ));
+        }
+        let mut text = Vec::new();
+        open_plain(dir, MANIFEST)?
+            .take(MAX_MANIFEST + 1)
+            .read_to_end(&mut text)
+            .at(&path)?;
+        if text.len() as u64 > MAX_MANIFEST {
+            return Err(KaleError::corrupt(
+                &path,
+                format!("manifest is larger than {MAX_MANIFEST} bytes"),
+            ));
+        }
         let value: serde_json::Value = serde_json::from_slice(&text)
             .map_err(|e| KaleError::corrupt(&path, format!("manifest is not valid JSON ({e})")))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
@@ -124,6 +185,13 @@ impl Manifest {
             return Err(KaleError::corrupt(
                 &path,
                 "the manifest does not match its own checksum: it was edited or damaged",
+            ));
+        }
+        // Checked even under a valid checksum: the checksum finds damage, not intent.
+        if let Some(name) = manifest.arrays.keys().find(|n| !is_plain_name(n)) {
+            return Err(KaleError::corrupt(
+                &path,
+                format!("the manifest names {name:?}, which is not a file of the graph directory"),
             ));
         }
         Ok(manifest)

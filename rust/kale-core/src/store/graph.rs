@@ -3,15 +3,15 @@
 //! every offset array; `verify` also checks every byte against its checksum.
 //! Accessors never panic on a corrupted file: a bad range reads as empty.
 
-use std::fs::File;
+use std::io::{BufRead, Read};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
-use xxhash_rust::xxh3::xxh3_64;
+use xxhash_rust::xxh3::Xxh3;
 
 use super::fold;
-use super::format::{files, xxh3_hex, Manifest};
+use super::format::{files, open_plain, xxh3_hex, Manifest};
 use crate::error::{IoContext, KaleError, Result};
 
 /// Plain little-endian numbers that can be viewed straight from mapped bytes.
@@ -33,10 +33,7 @@ impl<T: Pod> Array<T> {
             .arrays
             .get(name)
             .ok_or_else(|| KaleError::corrupt(dir, format!("the manifest lists no {name}")))?;
-        let file = File::open(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => KaleError::corrupt(dir, format!("{name} is missing")),
-            _ => KaleError::io(&path, e),
-        })?;
+        let file = open_plain(dir, name)?;
         let len = file.metadata().at(&path)?.len();
         if len != info.bytes {
             return Err(KaleError::corrupt(
@@ -264,8 +261,31 @@ impl Graph {
     pub fn verify(&self) -> Result<()> {
         for (name, info) in &self.manifest.arrays {
             let path = self.dir.join(name);
-            let bytes = std::fs::read(&path).at(&path)?;
-            if xxh3_hex(xxh3_64(&bytes)) != info.xxh3 {
+            // Read as a stream and only as far as the manifest says: a file that grew
+            // (or a device) cannot make verify read without end.
+            let file = open_plain(&self.dir, name)?;
+            let len = file.metadata().at(&path)?.len();
+            if len != info.bytes {
+                return Err(KaleError::corrupt(
+                    &self.dir,
+                    format!(
+                        "{name} holds {len} bytes, the manifest says {}: truncated or overwritten",
+                        info.bytes
+                    ),
+                ));
+            }
+            let mut hasher = Xxh3::new();
+            let mut reader = std::io::BufReader::with_capacity(1 << 20, file.take(info.bytes));
+            loop {
+                let chunk = reader.fill_buf().at(&path)?;
+                if chunk.is_empty() {
+                    break;
+                }
+                hasher.update(chunk);
+                let n = chunk.len();
+                reader.consume(n);
+            }
+            if xxh3_hex(hasher.digest()) != info.xxh3 {
                 return Err(KaleError::corrupt(
                     &self.dir,
                     format!("{name} does not match its checksum: the file was changed or damaged"),
