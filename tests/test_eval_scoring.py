@@ -5,6 +5,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kale.data import Question
 from kale.eval.generative import exact_match, extract_answer
@@ -201,3 +203,25 @@ def test_acc_norm_mode_makes_acc_norm_the_primary_metric(model, tok):
     q = Question("q", "Pick one.", ["a", "bb"], 0, source="t")
     assert evaluate_questions(model, tok, [q], "acc_norm", EvalConfig(n_resamples=20))["primary"] == "acc_norm"
     assert evaluate_questions(model, tok, [q], "choice", EvalConfig(n_resamples=20))["primary"] == "acc"
+
+
+@given(
+    n=st.integers(0, 30),
+    k=st.integers(0, 6),
+    seed=st.integers(0, 2**32 - 1),
+    dup=st.integers(0, 29),
+    which=st.integers(0, 29),
+)
+def test_shot_picker_is_the_seeded_shuffle_minus_the_question(n, k, seed, dup, which):
+    """One shuffle serves every question, and each gets what shuffling the pool for it alone
+    and skipping itself (by id or by text) would give."""
+    import random
+
+    from kale.eval.runner import ShotPicker, choose_shots
+
+    pool = [Question(id=f"q{i}", question=f"text {i % (dup + 1)}", choices=["a", "b"], answer=0) for i in range(n)]
+    asked = pool[which % n] if n else Question(id="x", question="y", choices=["a"], answer=0)
+    order = list(pool)
+    random.Random(seed).shuffle(order)
+    want = [q for q in order if q.id != asked.id and q.question != asked.question][:k]
+    assert ShotPicker(pool, seed).pick(asked, k) == want == choose_shots(pool, asked, k, seed)

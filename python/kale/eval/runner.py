@@ -33,14 +33,28 @@ class EvalConfig:
     add_bos: bool = False
 
 
+class ShotPicker:
+    """Few-shot examples for many questions: the pool is shuffled once (seeded), and each
+    question gets the first k of that order that are not itself. The same examples for
+    every question, so results do not depend on evaluation order."""
+
+    def __init__(self, pool: list[Question], seed: int):
+        self.order = list(pool)
+        random.Random(seed).shuffle(self.order)
+
+    def pick(self, question: Question, k: int) -> list[Question]:
+        out: list[Question] = []
+        for q in self.order:
+            if len(out) >= k:
+                break
+            if q.id != question.id and q.question != question.question:
+                out.append(q)
+        return out
+
+
 def choose_shots(pool: list[Question], question: Question, k: int, seed: int) -> list[Question]:
-    """The first k of a seeded shuffle of the pool, skipping the question itself; the same
-    examples for every question, so results do not depend on evaluation order."""
-    if k <= 0:
-        return []
-    order = list(pool)
-    random.Random(seed).shuffle(order)
-    return [q for q in order if q.id != question.id and q.question != question.question][:k]
+    """One question's examples (ShotPicker; build one picker to serve many questions)."""
+    return ShotPicker(pool, seed).pick(question, k) if k > 0 else []
 
 
 def predict_choice(logprobs: list[float], n_chars: list[int], n_tokens: list[int]) -> dict:
@@ -110,10 +124,8 @@ def evaluate_questions(
     needed = cfg.shots + (1 if fewshot_pool is None else 0)  # drawing from the eval set skips the question itself
     if cfg.shots and len(pool) < needed:
         raise KaleValueError(f"{cfg.shots}-shot needs {needed} few-shot examples; the pool has {len(pool)}")
-    prompts = [
-        build_prompt(q, mode, choose_shots(pool, q, cfg.shots, cfg.seed), instruction, tokenizer, cfg.chat)
-        for q in questions
-    ]
+    shots = ShotPicker(pool if cfg.shots else [], cfg.seed)
+    prompts = [build_prompt(q, mode, shots.pick(q, cfg.shots), instruction, tokenizer, cfg.chat) for q in questions]
     start = time.perf_counter()
     if mode == "generate":
         records, metrics = _generate(model, tokenizer, questions, prompts, cfg)

@@ -21,10 +21,14 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kale.data.schema import Question
 from kale.train.config import TrainConfig, needs_rationale
 from kale.train.errors import KaleTrainError
+
+if TYPE_CHECKING:
+    from kale.eval.runner import ShotPicker
 
 REQUIRED_COLUMNS = ("question", "answer")
 
@@ -116,14 +120,14 @@ def uses_chat_template(cfg: TrainConfig, tokenizer) -> bool:
     return bool(wanted and getattr(tokenizer, "chat_template", None))
 
 
-def shot_examples(q: Question, cfg: TrainConfig, pools: dict[str, list[Question]]) -> list[Question]:
+def shot_examples(q: Question, cfg: TrainConfig, pickers: dict[str, ShotPicker]) -> list[Question]:
     """The solved examples `kale eval --shots K` shows before ``q`` when it evaluates another
     split of the row's benchmark: the first K of a seeded shuffle of the benchmark's few-shot
-    split, skipping ``q`` itself (kale.eval.runner.choose_shots). ``pools`` caches each split."""
+    split, skipping ``q`` itself (kale.eval.runner.ShotPicker). ``pickers`` caches one per benchmark."""
     if not cfg.shots:
         return []
     from kale.data.registry import BENCHMARKS, load_benchmark
-    from kale.eval.runner import choose_shots
+    from kale.eval.runner import ShotPicker
 
     spec = BENCHMARKS.get(q.source or "")
     if spec is None or spec.fewshot_split is None or spec.needs_path:
@@ -132,9 +136,9 @@ def shot_examples(q: Question, cfg: TrainConfig, pools: dict[str, list[Question]
             f"with a few-shot split; few-shot training needs the benchmark kale eval draws shots from "
             f"(or shots=0)"
         )
-    if spec.name not in pools:
-        pools[spec.name] = load_benchmark(spec.name, split=spec.fewshot_split)
-    return choose_shots(pools[spec.name], q, cfg.shots, cfg.shots_seed)
+    if spec.name not in pickers:
+        pickers[spec.name] = ShotPicker(load_benchmark(spec.name, split=spec.fewshot_split), cfg.shots_seed)
+    return pickers[spec.name].pick(q, cfg.shots)
 
 
 def branch_prompts(q: Question, rationale: str, cfg: TrainConfig, tokenizer, shots: list[Question] = ()):
@@ -159,7 +163,7 @@ class PairBuilder:
         self.cfg = config
         self.chat = uses_chat_template(config, tokenizer)
         self.eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
-        self.shot_pools: dict[str, list[Question]] = {}
+        self.shot_pickers: dict[str, ShotPicker] = {}
 
     def _ids(self, text: str, special: bool = False) -> list[int]:
         return list(self.tok(text, add_special_tokens=special)["input_ids"])
@@ -194,7 +198,7 @@ class PairBuilder:
     def _eval_format(self, row: int, q: Question, rationale: str) -> Example | str:
         from kale.eval.scoring import encode_pair
 
-        shots = shot_examples(q, self.cfg, self.shot_pools)
+        shots = shot_examples(q, self.cfg, self.shot_pickers)
         p, r, gold = branch_prompts(q, rationale, self.cfg, self.tok, shots)
         # encode_pair tokenises as kale eval does: p's answer tokens are the ones it scores.
         ctx_p, ans = encode_pair(self.tok, p.context, gold)
