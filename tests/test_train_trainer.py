@@ -203,6 +203,17 @@ def test_bad_rows_are_counted_or_raised(assets, tmp_path):
     assert [e.row for e in load_pairs(path, tok, sft).examples] == [0, 1, 3, 5]
 
 
+def test_missing_rationales_fail_before_the_model_loads(tmp_path):
+    cfg = TrainConfig(
+        data=str(tmp_path / "nope.parquet"),
+        model=str(tmp_path / "no-model"),
+        output_dir=str(tmp_path / "out"),
+        progress=False,
+    )
+    with pytest.raises(KaleTrainError, match="nope.parquet: rationales file not found"):
+        train(cfg)
+
+
 def test_missing_column_is_named(assets, tmp_path):
     import polars as pl
 

@@ -285,9 +285,11 @@ def read_rationales(path: str | Path, *, quiet: bool = False):
     return frame
 
 
-def load_pairs(path: str | Path, tokenizer, config: TrainConfig) -> PairData:
+def load_pairs(path: str | Path, tokenizer, config: TrainConfig, frame=None) -> PairData:
+    """Training pairs from the rationales at ``path`` (or from ``frame``, those rows already
+    read by :func:`read_rationales`)."""
     path = Path(path)
-    frame = read_rationales(path)
+    frame = read_rationales(path) if frame is None else frame
     needed = REQUIRED_COLUMNS + (("rationale",) if needs_rationale(config) else ())
     missing = [c for c in needed if c not in frame.columns]
     if missing:

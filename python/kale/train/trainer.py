@@ -24,7 +24,7 @@ from kale.exceptions import FolderInUseError
 from kale.locks import lock
 from kale.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from kale.train.config import TrainConfig
-from kale.train.data import Example, collate, load_pairs
+from kale.train.data import Example, collate, load_pairs, read_rationales
 from kale.train.errors import KaleTrainError
 from kale.train.model_io import load_model_and_tokenizer, save_plain_model
 from kale.train.objective import Objective, ObjectiveModule
@@ -201,13 +201,15 @@ def _train(config: TrainConfig, *, on_step: Callable[[int, dict], None] | None =
             "lora=true under FSDP is not supported (merging the adapter needs "
             "the full model); LoRA fits DDP: accelerate launch --multi_gpu"
         )
+    # The rows first: a missing or unreadable file fails in a second, before a model loads.
+    rows = read_rationales(cfg.data)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     model, tokenizer = load_model_and_tokenizer(cfg)
     # Sequences past the model's context are skipped (or rejected) like any other bad row.
     context = getattr(model.config, "max_position_embeddings", None) or cfg.max_length
-    data = load_pairs(cfg.data, tokenizer, dataclasses.replace(cfg, max_length=min(cfg.max_length, context)))
+    data = load_pairs(cfg.data, tokenizer, dataclasses.replace(cfg, max_length=min(cfg.max_length, context)), rows)
     if cfg.min_teacher_gain is not None or (cfg.preflight and cfg.mode != "sft"):
         data.examples = _preflight(cfg, model, tokenizer, data.examples, accelerator, out, fsdp)
     plan = StepPlan(data.examples, cfg, accelerator.num_processes, accelerator.process_index)
